@@ -1,0 +1,103 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/deployctl/deployctl/inventory"
+)
+
+// GlobalOptions are the flags every command takes.
+type GlobalOptions struct {
+	Config   string // base configuration file
+	Env      string // environment name
+	Output   string // text or json
+	Verbose  int
+	StateDir string
+
+	stdout io.Writer
+	stderr io.Writer
+	log    *slog.Logger
+}
+
+// Output formats.
+const (
+	outputText = "text"
+	outputJSON = "json"
+)
+
+func (g *GlobalOptions) addFlags(cmd *cobra.Command) {
+	f := cmd.PersistentFlags()
+	f.StringVarP(&g.Config, "config", "c", inventory.DefaultConfigFile, "base configuration `file`")
+	f.StringVarP(&g.Env, "env", "e", "", "environment `name` (default: the only one)")
+	f.StringVarP(&g.Output, "output", "o", outputText, "output format: text or json")
+	f.CountVarP(&g.Verbose, "verbose", "v", "more detail (repeat for debug)")
+	f.StringVar(&g.StateDir, "state-dir", "", "deploy-host state `dir` (default $XDG_STATE_HOME/deployctl)")
+}
+
+// validate checks the global flags before any command runs.
+func (g *GlobalOptions) validate() error {
+	if g.Output != outputText && g.Output != outputJSON {
+		return usageErrorf("--output %q: want text or json", g.Output)
+	}
+	level := slog.LevelWarn
+	switch {
+	case g.Verbose == 1:
+		level = slog.LevelInfo
+	case g.Verbose > 1:
+		level = slog.LevelDebug
+	}
+	g.log = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
+	return nil
+}
+
+// loadEnv opens the configuration and loads the chosen environment.
+func (g *GlobalOptions) loadEnv() (*inventory.Env, error) {
+	p, err := inventory.Open(g.Config)
+	if err != nil {
+		return nil, err
+	}
+	name := g.Env
+	if name == "" {
+		if name, err = p.DefaultEnv(); err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+	}
+	return p.Env(name)
+}
+
+// stateDir is where deployctl keeps its lock, state, history and caches.
+func (g *GlobalOptions) stateDir(env *inventory.Env) (string, error) {
+	switch {
+	case g.StateDir != "":
+		return filepath.Abs(g.StateDir)
+	case env != nil && env.StateDir != "":
+		return env.Project.Resolve(env.StateDir), nil
+	case os.Getenv("XDG_STATE_HOME") != "":
+		return filepath.Join(os.Getenv("XDG_STATE_HOME"), "deployctl"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no state directory: set --state-dir or XDG_STATE_HOME: %w", err)
+	}
+	return filepath.Join(home, ".local", "state", "deployctl"), nil
+}
+
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+func isUsage(err error) bool {
+	var u *usageError
+	return errors.As(err, &u)
+}

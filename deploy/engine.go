@@ -1,0 +1,137 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/deployctl/deployctl/inventory"
+	"github.com/deployctl/deployctl/pkg/pool"
+)
+
+// Engine runs rollouts of one environment. Its parts are the small
+// interfaces of this package; New wires the real ones.
+type Engine struct {
+	Env      *inventory.Env
+	Hosts    Connector
+	Pool     Pooler
+	Releases Releaser
+	Checks   Checker
+	// Archive writes the tree of rev as a tar stream (gitsrc).
+	Archive func(ctx context.Context, rev string, w io.Writer) error
+	Events  Sink
+	Log     *slog.Logger
+
+	mu      sync.Mutex
+	priors  map[string]pool.Prior // hosts this rollout depooled and has not repooled yet
+	touched []string              // hosts stopped by this rollout, in order
+}
+
+// Options choose what a rollout does.
+type Options struct {
+	Ref      string // what the user typed
+	Rev      string // the pinned rev
+	LastGood string // the rev to return to on failure; "" on the first rollout
+	// Initial allows a rollout with no last good: a host that fails is
+	// stopped, left depooled and named (there is nothing to return it to).
+	Initial bool
+	// Rollback marks a deliberate return (deployctl rollback): the same
+	// pipeline, reported as a rollback.
+	Rollback bool
+}
+
+// Outcome says how a rollout ended.
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeDone           Outcome = "done"
+	OutcomeFailed         Outcome = "failed"          // before any host changed
+	OutcomeRolledBack     Outcome = "rolled-back"     // every changed host is back on last good
+	OutcomeRollbackFailed Outcome = "rollback-failed" // some hosts need a person
+	OutcomeInterrupted    Outcome = "interrupted"
+)
+
+// Result is what a rollout did.
+type Result struct {
+	Outcome      Outcome       `json:"outcome"`
+	Ref          string        `json:"ref"`
+	Rev          string        `json:"rev"`
+	LastGood     string        `json:"last_good,omitempty"`
+	Changed      []string      `json:"changed,omitempty"`       // hosts that were switched to rev, in order
+	Done         []string      `json:"done,omitempty"`          // hosts that finished on rev
+	FailedHost   string        `json:"failed_host,omitempty"`   // the host whose step failed first
+	FailedStep   string        `json:"failed_step,omitempty"`   // and which step
+	Reason       string        `json:"reason,omitempty"`        // what it saw
+	Tolerated    []string      `json:"tolerated,omitempty"`     // failed hosts within failure_limit, returned to last good
+	LeftDepooled []string      `json:"left_depooled,omitempty"` // hosts a person must look at
+	LeftAlone    []string      `json:"left_alone,omitempty"`    // hosts someone else had depooled; deployed, not repooled
+	Duration     time.Duration `json:"duration_ns"`
+}
+
+func (e *Engine) emit(ev Event) {
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	if e.Events != nil {
+		e.Events(ev)
+	}
+}
+
+func (e *Engine) logger() *slog.Logger {
+	if e.Log != nil {
+		return e.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// hostError is a failure of one step on one host.
+type hostError struct {
+	Host string
+	Step Step
+	Err  error
+}
+
+func (h *hostError) Error() string { return fmt.Sprintf("%s: %s: %v", h.Host, h.Step, h.Err) }
+func (h *hostError) Unwrap() error { return h.Err }
+
+func (e *Engine) setPrior(host string, p pool.Prior) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.priors == nil {
+		e.priors = map[string]pool.Prior{}
+	}
+	e.priors[host] = p
+}
+
+func (e *Engine) takePrior(host string) (pool.Prior, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p, ok := e.priors[host]
+	return p, ok
+}
+
+func (e *Engine) clearPrior(host string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.priors, host)
+}
+
+// markTouched records that host is about to change (its service stops).
+func (e *Engine) markTouched(host string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !slices.Contains(e.touched, host) {
+		e.touched = append(e.touched, host)
+	}
+}
+
+func (e *Engine) touchedHosts() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.touched)
+}

@@ -1,0 +1,58 @@
+package deploy
+
+import (
+	"context"
+	"io"
+
+	"github.com/deployctl/deployctl/checks"
+	"github.com/deployctl/deployctl/pkg/pool"
+)
+
+// Runner runs an argv on one host; *sshx.Client satisfies it. A non-zero
+// exit is an error; cancelling ctx reaches the remote process.
+type Runner interface {
+	Run(ctx context.Context, stdin io.Reader, argv ...string) ([]byte, error)
+}
+
+// Connector hands out the one Runner of each host, opened once and reused
+// for every step of a rollout.
+type Connector interface {
+	Runner(ctx context.Context, host string) (Runner, error)
+}
+
+// Pooler takes a host out of traffic and puts it back (pkg/pool through
+// NewPooler). Depool returns what it found, for Repool to restore exactly;
+// a host someone else depooled is left alone (pool.ErrNotPooled).
+type Pooler interface {
+	State(ctx context.Context, host string) (pool.State, error)
+	Depool(ctx context.Context, host string) (pool.Prior, error)
+	Repool(ctx context.Context, host string, p pool.Prior) error
+	// Budget refuses taking hosts out when fewer than min_pooled of the
+	// whole pool would keep serving, naming the hosts already out.
+	Budget(ctx context.Context, out []string) error
+}
+
+// Releaser puts releases in place on a host (pkg/release through
+// NewReleaser).
+type Releaser interface {
+	// Stage makes <revs>/<rev> complete on the host, sending nothing when
+	// it already is; it returns the bytes sent.
+	Stage(ctx context.Context, r Runner, rev string) (int64, error)
+	// Activate switches current to rev atomically.
+	Activate(ctx context.Context, r Runner, rev string) error
+	// Current returns the rev current points at ("" when none).
+	Current(ctx context.Context, r Runner) (string, error)
+	// Prune removes old releases beyond keep, never current or protect.
+	Prune(ctx context.Context, r Runner, keep int, protect ...string) error
+}
+
+// Checker runs the configured checks on one host (checks.Set through
+// NewChecker).
+type Checker interface {
+	// Prepare records, before the stop, what the checks need (log offsets).
+	Prepare(ctx context.Context, host string, r Runner) (*checks.Baseline, error)
+	// Run runs the checks of one stage and returns their results.
+	Run(ctx context.Context, stage checks.Stage, host string, r Runner, b *checks.Baseline) []checks.Result
+	// Has reports whether any check runs in stage.
+	Has(stage checks.Stage) bool
+}

@@ -1,0 +1,194 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/deployctl/deployctl/checks"
+	"github.com/deployctl/deployctl/pkg/pool"
+)
+
+// activateTimeout bounds the symlink switch on a host.
+const activateTimeout = time.Minute
+
+// runHost takes one host through the per-host pipeline (DESIGN.md) to rev:
+//
+//	depool -> verify -> drain -> stop -> activate -> start -> port
+//	       -> checks while depooled -> repool -> verify -> checks while pooled
+//
+// A host this rollout already holds depooled (it failed earlier) is not
+// depooled again. A host someone else depooled is deployed but left out of
+// the pool, and reported. In a rollback (back to last good) the pooled soak
+// is skipped: getting every host back fast matters more.
+func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) error {
+	r, err := e.Hosts.Runner(ctx, host)
+	if err != nil {
+		return &hostError{Host: host, Step: StepDepool, Err: fmt.Errorf("connect: %w", err)}
+	}
+	prior, held := e.takePrior(host)
+	if !held {
+		if err := e.step(ctx, host, rev, StepDepool, func(ctx context.Context) (string, error) {
+			p, err := e.Pool.Depool(ctx, host)
+			switch {
+			case errors.Is(err, pool.ErrNotPooled):
+				e.setPrior(host, p)
+				prior = p
+				return "left alone: " + err.Error(), nil
+			case err != nil:
+				if p.Changed {
+					e.setPrior(host, p)
+				}
+				return "", err
+			}
+			e.setPrior(host, p)
+			prior = p
+			return p.Before.String(), nil
+		}); err != nil {
+			return err
+		}
+	}
+
+	var baseline *checks.Baseline
+	if err := e.step(ctx, host, rev, StepStop, func(ctx context.Context) (string, error) {
+		var err error
+		if baseline, err = e.Checks.Prepare(ctx, host, r); err != nil {
+			return "", fmt.Errorf("before stop: %w", err)
+		}
+		e.markTouched(host)
+		return e.service(ctx, r, host, rev, "stop", e.Env.Service.StopTimeout)
+	}); err != nil {
+		return err
+	}
+	if err := e.step(ctx, host, rev, StepActivate, func(ctx context.Context) (string, error) {
+		ctx, cancel := context.WithTimeout(ctx, activateTimeout)
+		defer cancel()
+		return e.Env.ReleaseDir(rev), e.Releases.Activate(ctx, r, rev)
+	}); err != nil {
+		return err
+	}
+	if err := e.step(ctx, host, rev, StepStart, func(ctx context.Context) (string, error) {
+		return e.service(ctx, r, host, rev, "start", e.Env.Service.StartTimeout)
+	}); err != nil {
+		return err
+	}
+	if err := e.step(ctx, host, rev, StepPort, func(ctx context.Context) (string, error) {
+		h, _ := e.Env.Host(host)
+		return waitPort(ctx, h.Address, e.Env.Service.Port, e.Env.Service.PortTimeout)
+	}); err != nil {
+		return err
+	}
+	if err := e.step(ctx, host, rev, StepChecksDepooled, func(ctx context.Context) (string, error) {
+		ctx, cancel := context.WithTimeout(ctx, e.Env.Rollout.HealthyDeadline)
+		defer cancel()
+		return e.runChecks(ctx, checks.StageDepooled, host, r, baseline)
+	}); err != nil {
+		return err
+	}
+	if err := e.step(ctx, host, rev, StepRepool, func(ctx context.Context) (string, error) {
+		if prior.LeftAlone() {
+			return "left out of the pool: it was not pooled before", nil
+		}
+		if err := e.Pool.Repool(ctx, host, prior); err != nil {
+			return "", err
+		}
+		e.clearPrior(host)
+		return prior.Before.String(), nil
+	}); err != nil {
+		return err
+	}
+	if rollback || !e.Checks.Has(checks.StagePooled) && e.Env.Rollout.MinHealthyTime == 0 {
+		return nil
+	}
+	return e.step(ctx, host, rev, StepChecksPooled, func(ctx context.Context) (string, error) {
+		return e.soak(ctx, host, r, baseline)
+	})
+}
+
+// soak runs the pooled checks until they have held for min_healthy_time
+// (at least once).
+func (e *Engine) soak(ctx context.Context, host string, r Runner, b *checks.Baseline) (string, error) {
+	start := time.Now()
+	for i := 1; ; i++ {
+		ev, err := e.runChecks(ctx, checks.StagePooled, host, r, b)
+		if err != nil {
+			return ev, err
+		}
+		left := e.Env.Rollout.MinHealthyTime - time.Since(start)
+		if left <= 0 {
+			return fmt.Sprintf("held %s (%d rounds): %s", time.Since(start).Round(time.Millisecond), i, ev), nil
+		}
+		t := time.NewTimer(min(left, time.Second))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// runChecks runs one stage's checks and reports each result as an event.
+func (e *Engine) runChecks(ctx context.Context, st checks.Stage, host string, r Runner, b *checks.Baseline) (string, error) {
+	results := e.Checks.Run(ctx, st, host, r, b)
+	var names []string
+	for _, res := range results {
+		ev := Event{Type: EventCheck, Host: host, Step: res.Name, Status: StatusOK, Elapsed: res.Duration, Evidence: res.Evidence, Message: string(res.Kind) + " " + st.String()}
+		switch {
+		case res.Verdict == checks.Skipped:
+			ev.Status = StatusSkip
+		case res.Err != nil:
+			ev.Status, ev.Error = StatusFail, res.Err.Error()
+		}
+		e.emit(ev)
+		names = append(names, res.Name+" "+ev.Status)
+	}
+	if err := checks.Failures(results); err != nil {
+		return "", err
+	}
+	if len(names) == 0 {
+		return "no checks", nil
+	}
+	return strings.Join(names, ", "), nil
+}
+
+// service runs a service action's argv on the host within timeout.
+func (e *Engine) service(ctx context.Context, r Runner, host, rev, action string, timeout time.Duration) (string, error) {
+	argv, ok, err := e.Env.ServiceArgv(action, host, rev)
+	if err != nil || !ok {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := r.Run(ctx, nil, argv...); err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			return "", fmt.Errorf("%s did not finish within %s: %w", action, timeout, err)
+		}
+		return "", err
+	}
+	return strings.Join(argv, " "), nil
+}
+
+// step runs one pipeline step with start and end events. It refuses to
+// start when ctx is already done (a step boundary is where abort lands).
+func (e *Engine) step(ctx context.Context, host, rev string, s Step, fn func(context.Context) (string, error)) error {
+	if err := ctx.Err(); err != nil {
+		return &hostError{Host: host, Step: s, Err: context.Cause(ctx)}
+	}
+	start := time.Now()
+	e.emit(Event{Type: EventStep, Host: host, Step: s.String(), Status: StatusStart, Rev: rev})
+	detail, err := fn(ctx)
+	ev := Event{Type: EventStep, Host: host, Step: s.String(), Status: StatusOK, Rev: rev, Elapsed: time.Since(start), Message: detail}
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%v)", err, context.Cause(ctx))
+		}
+		ev.Status, ev.Error = StatusFail, err.Error()
+		e.emit(ev)
+		return &hostError{Host: host, Step: s, Err: err}
+	}
+	e.emit(ev)
+	return nil
+}

@@ -1,0 +1,32 @@
+// Package fleet gives integration tests a real local fleet: N hosts at
+// 127.0.1.1..N, each with its own OpenSSH sshd and its own /srv (a private
+// mount namespace), HAProxy with its runtime API, etcd with conftool pool
+// keys and a sync process that applies them to HAProxy, Prometheus scraping
+// every host, and the example app's git repository. The fleet is built and
+// run by testdata/fleet/fleet.sh from Debian's packages.
+//
+// A package that needs the fleet starts it once for its test binary:
+//
+//	func TestMain(m *testing.M) { os.Exit(fleet.Main(m, fleet.Options{})) }
+//
+//	func TestRollout(t *testing.T) {
+//		f := fleet.Get(t) // starts the fleet on first use
+//		out := f.Run(t, "host1", "cat", "/srv/deploy/exampleapp/current/VERSION")
+//		...
+//	}
+//
+// go test runs packages in parallel, so Main serializes fleet users across
+// test binaries with an exclusive flock on Options.LockFile (bounded wait).
+// The fleet starts lazily on the first Get, after a clean of what an earlier,
+// interrupted run may have left in Options.Dir, and is stopped by PID when the
+// tests end; Main fails the run if any fleet process survives.
+//
+// When the fleet cannot start because something it needs is missing (a
+// Debian package, root, mount namespaces), Get skips the test with the
+// reason — unless CI=true, where it fails. Under -short, Get skips. Outside
+// CI, the helper never installs packages (FLEET_NO_INSTALL=1); under CI=true
+// fleet.sh installs what is missing through install-deps.sh.
+//
+// The test fleet uses its own ports (see DefaultPorts), so it can run beside
+// a demo fleet from `make fleet-up`.
+package fleet

@@ -1,0 +1,20 @@
+// Package pool takes hosts out of traffic and puts them back, safely.
+//
+// A Backend does it one host at a time: etcd (conftool's key layout and JSON
+// value, written with compare-and-swap), haproxy (the runtime API: drain,
+// wait for sessions, maint; ready, wait for UP) or none (no load balancer).
+// Every backend keeps the same contract, checked by pooltest.RunConformance:
+// it depools only a host that was pooled, leaves a host that someone else
+// depooled alone (ErrNotPooled), and Repool restores exactly what Depool
+// found, weight included.
+//
+// A Pool puts a Backend together with the hosts of one environment and the
+// depool budget (min_pooled): before any depool, it counts the hosts that are
+// pooled and up, and refuses a depool that would leave fewer than the budget,
+// naming the hosts already out. Pool.Status is the whole-pool listing behind
+// "deployctl pool status".
+//
+// Every call is bounded: each network round trip by its own timeout, each
+// wait by drain_timeout or verify_timeout. A zero timeout in Config means the
+// named default, never forever.
+package pool
