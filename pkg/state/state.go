@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/deployctl/deployctl/pkg/pool"
 )
 
 // Kind is what a rollout changes.
@@ -37,6 +39,10 @@ type State struct {
 	Previous Good               `json:"previous,omitzero"`  // the last good before LastGood
 	Current  *Rollout           `json:"current,omitempty"`  // the rollout in progress, if any
 	Hosts    map[string]HostRev `json:"hosts,omitempty"`    // each host's last known rev
+	// Held are the hosts deployctl depooled and has not repooled yet, with
+	// what their repool must restore: a crashed rollout's hosts (for abort)
+	// and hosts depooled by hand with deployctl pool depool.
+	Held map[string]pool.Prior `json:"held,omitempty"`
 }
 
 // Good is a rev and config version that finished on every host.
