@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -41,7 +42,11 @@ type Backend interface {
 // connect: an unreachable etcd or HAProxy shows on the first call.
 func New(cfg Config) (Backend, error) {
 	if errs := cfg.Validate(); len(errs) > 0 {
-		return nil, fmt.Errorf("pool config: %w", errs[0])
+		all := make([]error, len(errs))
+		for i, e := range errs {
+			all[i] = e
+		}
+		return nil, fmt.Errorf("pool config: %w", errors.Join(all...))
 	}
 	switch cfg.WithDefaults().Backend {
 	case BackendEtcd:

@@ -289,6 +289,9 @@ func (b *Etcd) Depool(ctx context.Context, h Host) (Prior, error) {
 	p.Value, p.Wrote = string(raw), string(out)
 	p.Changed = true // from here on the write may have happened
 	if err := b.swap(ctx, key, rev, out); err != nil {
+		// A lost swap wrote nothing: Repool must not touch what the
+		// winner wrote. Any other failure may have written.
+		p.Changed = !errors.Is(err, ErrChanged)
 		return fail(err)
 	}
 	if err := b.verify(ctx, key, srv, out, false); err != nil {

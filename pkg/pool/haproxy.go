@@ -13,6 +13,11 @@ import (
 // load balancer's runtime API. Depool is drain, wait until the server's
 // sessions reach 0 (or drain_timeout passes), then maint. Repool restores
 // the weight, sets ready, and waits until the server reports UP.
+//
+// The runtime API has no compare-and-swap: between our read and our set,
+// another operator's change can slip in. The environment lock keeps
+// deployctl processes apart; Repool still refuses a server it finds in any
+// state but the MAINT it left (ErrChanged).
 type HAProxy struct {
 	rt            *Runtime
 	backend       string

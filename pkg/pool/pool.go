@@ -81,9 +81,18 @@ func (p *Pool) CheckBudget(ctx context.Context, names ...string) error {
 }
 
 func (p *Pool) checkLocked(ctx context.Context, names []string) error {
+	for _, n := range names {
+		if _, ok := p.Host(n); !ok {
+			return fmt.Errorf("depool %s: %w: not in the inventory", n, ErrUnknownHost)
+		}
+	}
 	rows := p.Status(ctx)
-	for i := range rows {
-		if p.leaving[rows[i].Host.Name] && rows[i].Err == nil {
+	for i, r := range rows {
+		if slices.Contains(names, r.Host.Name) && r.Err != nil {
+			// The host to depool cannot be read: that error, not the budget.
+			return r.Err
+		}
+		if p.leaving[r.Host.Name] && r.Err == nil {
 			rows[i].State.Pooled = PooledNo // on its way out
 		}
 	}
@@ -97,14 +106,6 @@ func (p *Pool) checkLocked(ctx context.Context, names []string) error {
 // depooled has a Prior with LeftAlone true and an error wrapping
 // ErrNotPooled; the caller reports it and may go on without it.
 func (p *Pool) Depool(ctx context.Context, names ...string) ([]Prior, error) {
-	hosts := make([]Host, len(names))
-	for i, n := range names {
-		h, ok := p.Host(n)
-		if !ok {
-			return nil, fmt.Errorf("depool %s: %w: not in the inventory", n, ErrUnknownHost)
-		}
-		hosts[i] = h
-	}
 	p.mu.Lock()
 	if err := p.checkLocked(ctx, names); err != nil {
 		p.mu.Unlock()
@@ -122,10 +123,11 @@ func (p *Pool) Depool(ctx context.Context, names ...string) ([]Prior, error) {
 		p.mu.Unlock()
 	}()
 
-	priors := make([]Prior, len(hosts))
-	errs := make([]error, len(hosts))
+	priors := make([]Prior, len(names))
+	errs := make([]error, len(names))
 	var wg sync.WaitGroup
-	for i, h := range hosts {
+	for i, n := range names {
+		h, _ := p.Host(n) // checked above
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

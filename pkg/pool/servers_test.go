@@ -286,6 +286,15 @@ func (h *haproxyServer) serversState(t *testing.T, backend string) string {
 	return b.String()
 }
 
+// TestMain removes the poolsync binary the tests built, if any.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if poolsyncPath != "" {
+		os.RemoveAll(filepath.Dir(poolsyncPath))
+	}
+	os.Exit(code)
+}
+
 var (
 	poolsyncOnce sync.Once
 	poolsyncPath string

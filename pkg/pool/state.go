@@ -57,10 +57,10 @@ func (p *Pooled) UnmarshalText(b []byte) error {
 // State is what the pool says about one host.
 type State struct {
 	Pooled   Pooled `json:"pooled"`
-	Weight   int    `json:"weight"`             // the configured (user) weight, unchanged by a depool
-	LB       string `json:"lb,omitempty"`       // HAProxy's status (UP, DOWN, MAINT, DRAIN, "UP 1/2", "no check"); "" when no LB status is known
-	Sessions int    `json:"sessions"`           // current sessions on the LB; 0 when unknown
-	Up       bool   `json:"up"`                 // healthy as the LB sees it; meaningful only when LB != ""
+	Weight   int    `json:"weight"`       // the configured (user) weight, unchanged by a depool
+	LB       string `json:"lb,omitempty"` // HAProxy's status (UP, DOWN, MAINT, DRAIN, "UP 1/2", "no check"); "" when no LB status is known
+	Sessions int    `json:"sessions"`     // current sessions on the LB; 0 when unknown
+	Up       bool   `json:"up"`           // healthy as the LB sees it; meaningful only when LB != ""
 }
 
 // Serving reports whether the host counts toward the depool budget: pooled,
