@@ -15,6 +15,11 @@
 //		...
 //	}
 //
+// The tests of one package share the fleet: a test that changes it (a pool
+// key, the version running on a host) restores it in t.Cleanup. StartApp
+// and StopApp start a given version by hand; Run and Exec run commands on a
+// host through the system ssh client; ServerStatus reads HAProxy's view.
+//
 // go test runs packages in parallel, so Main serializes fleet users across
 // test binaries with an exclusive flock on Options.LockFile (bounded wait).
 // The fleet starts lazily on the first Get, after a clean of what an earlier,

@@ -212,6 +212,7 @@ fill_argv() {
 
 check_prereqs() {
   if [ "$(id -u)" -ne 0 ]; then
+    bash "$HERE/install-deps.sh" --check || true
     need "fleet.sh up must run as root (it creates mount namespaces and runs sshd with root logins); run it with sudo, or as root"
   fi
   if ! bash "$HERE/install-deps.sh" --check 2>/dev/null; then
@@ -552,6 +553,8 @@ cmd_up() {
   check_n "$n"
   check_prereqs
   local t0=$SECONDS
+  # On any failure from here on, say how to look and how to clean up.
+  trap 'log "up failed: logs are in $FLEET_DIR/*.log and $FLEET_DIR/hosts/*/; stop what started with: fleet.sh down"' EXIT
   mkdir -p "$FLEET_DIR"
   touch "$FLEET_DIR/$MARKER"
   printf '%s\n' "$n" > "$FLEET_DIR/N"
@@ -590,6 +593,7 @@ cmd_up() {
   done
 
   write_configs "$n"
+  trap - EXIT
   log "ready in $((SECONDS - t0))s"
   print_summary "$n"
 }
@@ -687,7 +691,7 @@ main() {
   case "$cmd" in
     up) cmd_up "$@" ;;
     down) cmd_down ;;
-    status) cmd_status ;;
+    status) if cmd_status; then exit 0; else exit 1; fi ;;
     clean) cmd_clean ;;
     -h|--help|help) usage ;;
     *) usage >&2; exit 2 ;;
