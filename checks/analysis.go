@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -30,6 +31,17 @@ func (v Verdict) String() string {
 // MarshalText renders the verdict by name (for --output json).
 func (v Verdict) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
 
+// UnmarshalText parses a verdict name.
+func (v *Verdict) UnmarshalText(b []byte) error {
+	for i, n := range verdictNames {
+		if n == string(b) {
+			*v = Verdict(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown verdict %q", b)
+}
+
 // Measurement is one look at a metric.
 type Measurement struct {
 	At      time.Time `json:"at"`
@@ -40,6 +52,19 @@ type Measurement struct {
 	Error  bool    `json:"error,omitempty"`
 	Value  float64 `json:"-"`      // NaN when there was none
 	Detail string  `json:"detail"` // what it saw: "0.031 > max 0.01"
+}
+
+// MarshalJSON renders m with its value, or null when there was none.
+func (m Measurement) MarshalJSON() ([]byte, error) {
+	type plain Measurement // without this method
+	out := struct {
+		plain
+		Value *float64 `json:"value"`
+	}{plain: plain(m)}
+	if !math.IsNaN(m.Value) && !math.IsInf(m.Value, 0) {
+		out.Value = &m.Value
+	}
+	return json.Marshal(out)
 }
 
 // limits are the Argo-style limits of a metric check.
@@ -109,11 +134,19 @@ func (a *analysis) verdict() (Verdict, error) {
 	return Pass, nil
 }
 
-// describe lists every measurement, one per line.
+// shownMeasurements is how many of the last measurements evidence lists.
+const shownMeasurements = 10
+
+// describe lists the measurements, one per line (the last ten of many).
 func (a *analysis) describe() string {
 	var b strings.Builder
-	for i, m := range a.ms {
-		if i > 0 {
+	first := max(0, len(a.ms)-shownMeasurements)
+	if first > 0 {
+		fmt.Fprintf(&b, "  (%d earlier measurements not shown)\n", first)
+	}
+	for i := first; i < len(a.ms); i++ {
+		m := a.ms[i]
+		if i > first {
 			b.WriteByte('\n')
 		}
 		fmt.Fprintf(&b, "  %d. %s: %s", i+1, m.Verdict, m.Detail)
@@ -124,10 +157,10 @@ func (a *analysis) describe() string {
 	return b.String()
 }
 
-// summary is the one-line evidence of a passing analysis.
+// summary is the evidence of a passing analysis.
 func (a *analysis) summary() string {
-	return fmt.Sprintf("%d measurements: %d pass, %d fail, %d inconclusive, %d errors; last: %s",
-		len(a.ms), a.pass, a.fail, a.inconclusive, a.errors, a.ms[len(a.ms)-1].Detail)
+	return fmt.Sprintf("%d measurements: %d pass, %d fail, %d inconclusive, %d errors:\n%s",
+		len(a.ms), a.pass, a.fail, a.inconclusive, a.errors, a.describe())
 }
 
 // judge compares v with optional bounds. NaN is no data.

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -28,6 +29,20 @@ type preparer interface {
 	prepare(ctx context.Context, e env) (any, error)
 }
 
+// Every kind is a probe; log and journald also take a snapshot.
+var (
+	_ probe    = portProbe{}
+	_ probe    = (*httpProbe)(nil)
+	_ probe    = commandProbe{}
+	_ probe    = (*logProbe)(nil)
+	_ probe    = (*journaldProbe)(nil)
+	_ probe    = apiProbe{}
+	_ probe    = relativeProbe{}
+	_ probe    = (*scrapeProbe)(nil)
+	_ preparer = (*logProbe)(nil)
+	_ preparer = (*journaldProbe)(nil)
+)
+
 // env is what a probe gets for one run.
 type env struct {
 	t    Target
@@ -41,27 +56,41 @@ type outcome struct {
 	ms       []Measurement
 }
 
-// Result is the outcome of one check on one host.
+// Result is the outcome of one check on one host. It marshals to JSON with
+// Err as its message (for --output json and the history file).
 type Result struct {
-	Name  string
-	Kind  Kind
-	Stage Stage
-	Host  string
+	Name  string `json:"name"`
+	Kind  Kind   `json:"type"`
+	Stage Stage  `json:"stage"`
+	Host  string `json:"host"`
 	// Verdict is Pass, Fail or Skipped.
-	Verdict Verdict
+	Verdict Verdict `json:"verdict"`
 	// Evidence is what the check saw, on a pass as on a failure: the
 	// status and body excerpt, the matching log lines, the metric values
 	// and threshold, the command's output.
-	Evidence string
+	Evidence string `json:"evidence,omitempty"`
 	// Measurements are a metric check's measurements, in order.
-	Measurements []Measurement
+	Measurements []Measurement `json:"measurements,omitempty"`
 	// Err is nil on Pass. It wraps ErrFailed when the check saw something
 	// wrong (with ErrTimeout or ErrInconclusive when that is why), and
 	// ErrSkipped when it did not run; any other error means it could not
 	// look (a bad template, no Runner, the context cancelled). Every
 	// non-nil Err is a failed check.
-	Err      error
-	Duration time.Duration
+	Err      error         `json:"-"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// MarshalJSON renders r with its error as a string.
+func (r Result) MarshalJSON() ([]byte, error) {
+	type plain Result // without this method
+	out := struct {
+		plain
+		Error string `json:"error,omitempty"`
+	}{plain: plain(r)}
+	if r.Err != nil {
+		out.Error = r.Err.Error()
+	}
+	return json.Marshal(out)
 }
 
 // Name returns the check's name.
@@ -86,9 +115,9 @@ func (c *Check) NeedsBaseline() bool {
 	return ok
 }
 
-// Prepare takes the check's snapshot of t before the stop, within the
+// prepare takes the check's snapshot of t before the stop, within the
 // check's timeout. It returns nil, nil for checks that need none.
-func (c *Check) Prepare(ctx context.Context, t Target) (any, error) {
+func (c *Check) prepare(ctx context.Context, t Target) (any, error) {
 	p, ok := c.probe.(preparer)
 	if !ok {
 		return nil, nil

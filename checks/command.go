@@ -23,7 +23,7 @@ func (p commandProbe) run(ctx context.Context, e env) (outcome, error) {
 	out, err := e.t.Runner.Run(ctx, nil, argv...)
 	if err != nil {
 		if ctx.Err() != nil {
-			return outcome{}, fmt.Errorf("%s: %w", shown, err)
+			return outcome{}, fmt.Errorf("%s: %w (%v)", shown, ctx.Err(), err)
 		}
 		msg := fmt.Sprintf("%s: %v", shown, err)
 		if o := tailText(out, outputTail); o != "" {

@@ -43,6 +43,9 @@
 // window, and call Run: the log checks then judge the entries written during
 // that window.
 //
+// WaitPort is the port wait on its own, for a pipeline step that waits for
+// the service port outside any configured check.
+//
 // Within a stage, port checks run first, in order; if one fails, the stage's
 // other checks are skipped (they would only fail more slowly). The rest run
 // concurrently, each under its own timeout, and results come back in

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -111,3 +112,5 @@ func requireBinary(t *testing.T, path string) {
 }
 
 func f64(v float64) *float64 { return &v }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -109,7 +109,7 @@ func (p *httpProbe) run(ctx context.Context, e env) (outcome, error) {
 		n       int       // attempts made
 		started time.Time // of the current attempt
 		passed  string    // what the passing attempt saw
-		last    string    // what the last failed attempt saw
+		last    error     // what the last failed attempt saw
 	)
 	client := &retryablehttp.Client{
 		HTTPClient: &http.Client{
@@ -131,7 +131,7 @@ func (p *httpProbe) run(ctx context.Context, e env) (outcome, error) {
 			if err == nil {
 				return false, nil // an answer: the response handler judges it
 			}
-			last = err.Error()
+			last = err
 			var m *mismatch
 			if errors.As(err, &m) {
 				return true, err
@@ -176,16 +176,19 @@ func (p *httpProbe) run(ctx context.Context, e env) (outcome, error) {
 	if err == nil {
 		return outcome{evidence: fmt.Sprintf("%s: %s (attempt %d of %d)", what, passed, n, attempts)}, nil
 	}
-	if last == "" {
-		last = err.Error()
+	if last == nil {
+		last = err
 	}
-	if ctx.Err() != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return outcome{}, fmt.Errorf("%w: %w: %s: no good answer in time (%d attempts); last: %s", ErrFailed, ErrTimeout, what, n, last)
-		}
-		return outcome{}, fmt.Errorf("%s: %w (%d attempts); last: %s", what, ctx.Err(), n, last)
+	var netErr net.Error
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return outcome{}, fmt.Errorf("%w: %w: %s: no good answer in time (%d attempts); last: %v", ErrFailed, ErrTimeout, what, n, last)
+	case ctx.Err() != nil:
+		return outcome{}, fmt.Errorf("%s: %w (%d attempts); last: %v", what, ctx.Err(), n, last)
+	case errors.As(last, &netErr) && netErr.Timeout():
+		return outcome{}, fmt.Errorf("%w: %w: %s: %v (%d attempts)", ErrFailed, ErrTimeout, what, last, n)
 	}
-	return outcome{}, fmt.Errorf("%w: %s: %s (%d attempts)", ErrFailed, what, last, n)
+	return outcome{}, fmt.Errorf("%w: %s: %v (%d attempts)", ErrFailed, what, last, n)
 }
 
 // judge returns what is wrong with an answer, or "" when it meets every

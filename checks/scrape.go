@@ -90,7 +90,7 @@ func (p *scrapeProbe) judge(prev, cur map[string]series) Measurement {
 	total, errs, resets := counterDelta(prev, cur)
 	note := ""
 	if resets > 0 {
-		note = fmt.Sprintf(" (%d counter resets: counted from zero)", resets)
+		note = fmt.Sprintf(" (%d series reset: counted from zero)", resets)
 	}
 	if total < p.d.MinRequests {
 		return Measurement{Verdict: Inconclusive, Value: math.NaN(),

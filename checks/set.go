@@ -133,7 +133,7 @@ func (s *Set) Prepare(ctx context.Context, t Target) (*Baseline, error) {
 		if !c.NeedsBaseline() {
 			continue
 		}
-		snap, err := c.Prepare(ctx, t)
+		snap, err := c.prepare(ctx, t)
 		if err != nil {
 			errs = append(errs, err)
 			continue

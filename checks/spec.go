@@ -70,7 +70,7 @@ const (
 
 	// MaxRetries, MaxMaxBytes and MaxCount bound what a configuration may ask for.
 	MaxRetries  = 20
-	MaxMaxBytes = 64 << 20
+	MaxMaxBytes = 8 << 20 // well within sshx's default max_output (16 MiB)
 	MaxCount    = 1000
 )
 

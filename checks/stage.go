@@ -37,3 +37,16 @@ func ParseStage(s string) (Stage, error) {
 	}
 	return 0, fmt.Errorf("unknown stage %q (want depooled, pooled or canary)", s)
 }
+
+// MarshalText renders the stage by name (for --output json).
+func (s Stage) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText parses a stage name.
+func (s *Stage) UnmarshalText(b []byte) error {
+	st, err := ParseStage(string(b))
+	if err != nil {
+		return err
+	}
+	*s = st
+	return nil
+}

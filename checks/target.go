@@ -24,7 +24,7 @@ type Target struct {
 	Address string        // where the host is reached: {address}
 	Port    int           // the service port: {port}, and the port check's default
 	Vars    hosttmpl.Vars // inventory vars; host, address, port and others are set from the fields above
-	Runner  Runner        // commands on the host; needed by command, log, journald and port from host
+	Runner  Runner        // commands on the host (used concurrently); needed by command, log, journald and port from host
 	Peers   []string      // the other hosts of the same pool, for relative metrics: {others}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -25,6 +26,10 @@ type Engine struct {
 	Archive func(ctx context.Context, rev string, w io.Writer) error
 	Events  Sink
 	Log     *slog.Logger
+	// OnHeld, when set, is told every time the set of hosts this rollout
+	// holds depooled changes, with what Repool needs to restore them, so a
+	// crashed rollout's hosts can be repooled by the next process (abort).
+	OnHeld func(map[string]pool.Prior)
 
 	mu      sync.Mutex
 	priors  map[string]pool.Prior // hosts this rollout depooled and has not repooled yet
@@ -106,6 +111,7 @@ func (e *Engine) setPrior(host string, p pool.Prior) {
 		e.priors = map[string]pool.Prior{}
 	}
 	e.priors[host] = p
+	e.notifyHeld()
 }
 
 func (e *Engine) takePrior(host string) (pool.Prior, bool) {
@@ -119,6 +125,27 @@ func (e *Engine) clearPrior(host string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.priors, host)
+	e.notifyHeld()
+}
+
+// notifyHeld reports the held hosts; e.mu is held.
+func (e *Engine) notifyHeld() {
+	if e.OnHeld != nil {
+		e.OnHeld(maps.Clone(e.priors))
+	}
+}
+
+// Hold seeds the hosts a previous (crashed) rollout left depooled, so that
+// Restore repools them instead of leaving them out as someone else's.
+func (e *Engine) Hold(held map[string]pool.Prior) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.priors == nil {
+		e.priors = map[string]pool.Prior{}
+	}
+	for h, p := range held {
+		e.priors[h] = p
+	}
 }
 
 // markTouched records that host is about to change (its service stops).

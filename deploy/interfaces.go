@@ -11,7 +11,9 @@ import (
 // Runner runs an argv on one host; *sshx.Client satisfies it. A non-zero
 // exit is an error; cancelling ctx reaches the remote process.
 type Runner interface {
+	Host() string
 	Run(ctx context.Context, stdin io.Reader, argv ...string) ([]byte, error)
+	Stream(ctx context.Context, stdin io.Reader, stdout io.Writer, argv ...string) error
 }
 
 // Connector hands out the one Runner of each host, opened once and reused
@@ -35,9 +37,10 @@ type Pooler interface {
 // Releaser puts releases in place on a host (pkg/release through
 // NewReleaser).
 type Releaser interface {
-	// Stage makes <revs>/<rev> complete on the host, sending nothing when
-	// it already is; it returns the bytes sent.
-	Stage(ctx context.Context, r Runner, rev string) (int64, error)
+	// Stage makes revs/<rev> complete on every host in parallel, sending
+	// nothing to a host that already has it intact; it returns the bytes
+	// sent. Any host's failure is an error naming it.
+	Stage(ctx context.Context, hosts []Runner, rev string) (int64, error)
 	// Activate switches current to rev atomically.
 	Activate(ctx context.Context, r Runner, rev string) error
 	// Current returns the rev current points at ("" when none).

@@ -3,11 +3,15 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 )
+
+// Stage puts every rev in place on every host without activating anything:
+// `deployctl stage`, for operators who pre-stage big releases.
+func (e *Engine) Stage(ctx context.Context, revs ...string) error {
+	return e.stage(ctx, revs...)
+}
 
 // stage puts every rev in place on every host in parallel (bounded by
 // ssh.parallel) before any host is touched; a host that already has a rev
@@ -15,52 +19,28 @@ import (
 func (e *Engine) stage(ctx context.Context, revs ...string) error {
 	start := time.Now()
 	e.emit(Event{Type: EventPhase, Phase: "stage", Status: StatusStart, Rev: revs[0]})
-	var (
-		mu   sync.Mutex
-		errs []string
-		sent int64
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, e.parallel())
-	)
+	fail := func(err error) error {
+		e.emit(Event{Type: EventPhase, Phase: "stage", Status: StatusFail, Elapsed: time.Since(start), Error: err.Error()})
+		return fmt.Errorf("stage: nothing changed: %w", err)
+	}
+	runners := make([]Runner, 0, len(e.Env.Hosts))
 	for _, h := range e.Env.Hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			n, err := e.stageHost(ctx, h.Name, revs)
-			mu.Lock()
-			defer mu.Unlock()
-			sent += n
-			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %v", h.Name, err))
-			}
-		}()
-	}
-	wg.Wait()
-	if len(errs) > 0 {
-		sort.Strings(errs)
-		e.emit(Event{Type: EventPhase, Phase: "stage", Status: StatusFail, Elapsed: time.Since(start), Error: strings.Join(errs, "; ")})
-		return fmt.Errorf("stage: nothing changed:\n  %s", strings.Join(errs, "\n  "))
-	}
-	e.emit(Event{Type: EventPhase, Phase: "stage", Status: StatusOK, Elapsed: time.Since(start), Message: fmt.Sprintf("%d hosts, %d bytes sent", len(e.Env.Hosts), sent)})
-	return nil
-}
-
-func (e *Engine) stageHost(ctx context.Context, host string, revs []string) (int64, error) {
-	r, err := e.Hosts.Runner(ctx, host)
-	if err != nil {
-		return 0, err
-	}
-	var total int64
-	for _, rev := range revs {
-		n, err := e.Releases.Stage(ctx, r, rev)
-		total += n
+		r, err := e.Hosts.Runner(ctx, h.Name)
 		if err != nil {
-			return total, fmt.Errorf("stage %s: %w", short(rev), err)
+			return fail(fmt.Errorf("%s: %w", h.Name, err))
+		}
+		runners = append(runners, r)
+	}
+	var sent int64
+	for _, rev := range revs {
+		n, err := e.Releases.Stage(ctx, runners, rev)
+		sent += n
+		if err != nil {
+			return fail(err)
 		}
 	}
-	return total, nil
+	e.emit(Event{Type: EventPhase, Phase: "stage", Status: StatusOK, Elapsed: time.Since(start), Message: fmt.Sprintf("%d hosts, %d bytes sent", len(runners), sent)})
+	return nil
 }
 
 // prune removes old releases on every host, keeping keep_releases and never

@@ -40,14 +40,19 @@ func runVersion(g *GlobalOptions) error {
 	if g.Output == outputJSON {
 		return json.NewEncoder(g.stdout).Encode(info)
 	}
-	_, err := fmt.Fprintf(g.stdout, "deployctl %s (%s, %s %s)\n", info.Version, shortRev(info.Revision), info.GoVersion, info.Platform)
+	_, err := fmt.Fprintf(g.stdout, "deployctl %s (%s, %s %s)\n", info.Version, orUnknown(shortRev(info.Revision)), info.GoVersion, info.Platform)
 	return err
 }
 
-func shortRev(rev string) string {
+func orUnknown(rev string) string {
 	if rev == "" {
 		return "unknown revision"
 	}
+	return rev
+}
+
+// shortRev is the first 12 hex digits of a rev, as people read them.
+func shortRev(rev string) string {
 	if len(rev) > 12 {
 		return rev[:12]
 	}

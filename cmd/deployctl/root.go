@@ -12,7 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deployctl/deployctl/deploy"
 	"github.com/deployctl/deployctl/inventory"
+	"github.com/deployctl/deployctl/pkg/state"
 )
 
 // Exit codes, the one table (DESIGN.md).
@@ -38,7 +40,13 @@ func exitCode(err error) int {
 		return exitOK
 	case isUsage(err), errors.Is(err, inventory.ErrInvalid):
 		return exitUsage
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, state.ErrLocked):
+		return exitLocked
+	case errors.Is(err, deploy.ErrRollbackFailed):
+		return exitRollbackFailed
+	case errors.Is(err, deploy.ErrRolledBack):
+		return exitRolledBack
+	case errors.Is(err, deploy.ErrInterrupted), errors.Is(err, context.Canceled):
 		return exitInterrupted
 	}
 	return exitError
@@ -67,6 +75,15 @@ good revision.` + exitStatusHelp,
 		newHostsCommand(g),
 		newPlanCommand(g),
 		newCompletionCommand(g),
+		newRolloutCommand(g),
+		newRollbackCommand(g),
+		newAbortCommand(g),
+		newStatusCommand(g),
+		newHistoryCommand(g),
+		newLockCommand(g),
+		newStageCommand(g),
+		newPoolCommand(g),
+		newCheckCommand(g),
 	)
 	return root
 }

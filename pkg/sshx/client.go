@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -22,9 +23,10 @@ const (
 	// exitRace is how long a session that ended without an exit status
 	// waits to learn whether the whole connection went with it.
 	exitRace = 200 * time.Millisecond
-	// maxSessions bounds the sessions open at once on one connection;
-	// OpenSSH's default MaxSessions is 10.
-	maxSessions = 10
+	// maxCommands bounds the commands running at once on one connection.
+	// OpenSSH allows 10 sessions (MaxSessions); two stay free for the kill
+	// sessions that stop cancelled commands.
+	maxCommands = 8
 )
 
 // Client runs commands on one host over one SSH connection, which it
@@ -35,7 +37,7 @@ type Client struct {
 	target   Target
 	ep       endpoint
 	d        *dialer
-	sessions chan struct{} // semaphore of maxSessions
+	sessions chan struct{} // semaphore of maxCommands
 	count    counters
 	sleep    func(context.Context, time.Duration) error
 
@@ -65,7 +67,7 @@ func dialClient(ctx context.Context, d *dialer, t Target) (*Client, error) {
 		target:   t,
 		ep:       ep,
 		d:        d,
-		sessions: make(chan struct{}, maxSessions),
+		sessions: make(chan struct{}, maxCommands),
 		sleep:    sleepCtx,
 	}
 	cn, err := d.dial(ctx, ep, 0, &c.count)
@@ -110,7 +112,7 @@ func (c *Client) Run(ctx context.Context, stdin io.Reader, argv ...string) ([]by
 // read until EOF or until the command ends; a read error from stdin stops
 // the command (the remote side never sees a clean EOF) and is returned.
 func (c *Client) Stream(ctx context.Context, stdin io.Reader, stdout io.Writer, argv ...string) error {
-	line, err := Quote(argv...)
+	line, err := remoteLine(argv)
 	if err != nil {
 		return c.fail(argv, err)
 	}
@@ -134,7 +136,8 @@ func (c *Client) Stream(ctx context.Context, stdin io.Reader, stdout io.Writer, 
 	}
 	s.Stdout = stdout
 	tail := newTail(StderrTail)
-	s.Stderr = tail
+	stderr := newPIDWriter(tail)
+	s.Stderr = stderr
 	var stdinW io.WriteCloser
 	if stdin != nil {
 		if stdinW, err = s.StdinPipe(); err != nil {
@@ -158,12 +161,13 @@ func (c *Client) Stream(ctx context.Context, stdin io.Reader, stdout io.Writer, 
 			return c.fail(argv, fmt.Errorf("read stdin: %w", serr))
 		default:
 		}
+		stderr.flush()
 		return c.result(argv, err, cn, tail)
 	case <-ctx.Done():
-		stop(s, cn, done)
+		stop(s, cn, stderr, done)
 		return c.fail(argv, context.Cause(ctx))
 	case serr := <-stdinFailed:
-		stop(s, cn, done)
+		stop(s, cn, stderr, done)
 		return c.fail(argv, fmt.Errorf("read stdin: %w", serr))
 	}
 }
@@ -197,20 +201,48 @@ func (c *Client) result(argv []string, err error, cn *conn, tail *tailBuffer) er
 	return c.fail(argv, err)
 }
 
-// stop ends a started session: SIGTERM, then SIGKILL and close, then,
-// if even that is not answered, the whole connection.
-func stop(s *ssh.Session, cn *conn, done <-chan error) {
+// stop ends a started session: SIGTERM to its process group, then
+// SIGKILL and close, then, if even that is not answered, the whole
+// connection. A command cancelled right after it started may not have
+// reported its PID yet; stop waits for it within the grace.
+func stop(s *ssh.Session, cn *conn, stderr *pidWriter, done <-chan error) {
 	_ = s.Signal(ssh.SIGTERM)
+	pid := stderr.awaitPID(killGrace)
+	killGroup(cn, pid, ssh.SIGTERM)
 	if waitFor(done, killGrace) {
 		return
 	}
 	_ = s.Signal(ssh.SIGKILL)
+	killGroup(cn, pid, ssh.SIGKILL)
 	_ = s.Close()
 	if waitFor(done, closeGrace) {
 		return
 	}
 	slog.Warn("ssh session not closing, dropping connection", "host", cn.name)
 	cn.close()
+}
+
+// killGroup sends sig to the remote process group pid from a session of
+// its own, bounded by killGrace. It is best effort: stop falls back to
+// closing the session and then the connection.
+func killGroup(cn *conn, pid int64, sig ssh.Signal) {
+	if pid <= 1 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), killGrace)
+	defer cancel()
+	s, err := openSession(ctx, cn, killGrace)
+	if err != nil {
+		slog.Debug("kill session", "host", cn.name, "err", err)
+		return
+	}
+	defer s.Close()
+	line, _ := Quote("kill", "-s", string(sig), "--", "-"+strconv.FormatInt(pid, 10))
+	done := make(chan error, 1)
+	go func() { done <- s.Run(line) }()
+	if !waitFor(done, killGrace) {
+		slog.Debug("kill session timed out", "host", cn.name)
+	}
 }
 
 func waitFor(done <-chan error, d time.Duration) bool {
@@ -267,10 +299,13 @@ func (c *Client) newSession(ctx context.Context) (*ssh.Session, *conn, error) {
 			return s, cn, nil
 		}
 		var refused *ssh.OpenChannelError
-		if ctx.Err() != nil || errors.As(err, &refused) || attempt > 0 {
+		if ctx.Err() != nil || errors.As(err, &refused) {
 			return nil, nil, fmt.Errorf("open session: %w", err)
 		}
 		cn.close()
+		if attempt > 0 {
+			return nil, nil, fmt.Errorf("open session: %w: %w", ErrConnLost, err)
+		}
 	}
 }
 

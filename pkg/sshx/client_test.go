@@ -11,7 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -181,37 +184,52 @@ func TestClientCancelStopsRemoteProcess(t *testing.T) {
 	cfg := fleetConfig(t, f)
 	cfg.CommandTimeout = 500 * time.Millisecond
 	c := dial(t, cfg, target(f.Servers[0]))
-
-	tests := []struct {
-		name   string
-		ctx    func() (context.Context, context.CancelFunc)
-		marker string
-		want   error
-	}{
-		{"context cancelled", func() (context.Context, context.CancelFunc) {
-			return context.WithTimeoutCause(context.Background(), 300*time.Millisecond, context.Canceled)
-		}, "37.25", context.Canceled},
-		{"command timeout", func() (context.Context, context.CancelFunc) {
-			return context.WithCancel(context.Background())
-		}, "37.5", sshx.ErrCommandTimeout},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := tt.ctx()
-			defer cancel()
-			_, err := c.Run(ctx, nil, "sleep", tt.marker)
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("err = %v, want %v", err, tt.want)
-			}
-			waitGone(t, "sleep "+tt.marker)
-		})
-	}
-	// The connection survives a cancelled command.
+	testCancel(t, c)
+	// The connection survives cancelled commands.
 	if out, err := c.Run(context.Background(), nil, "echo", "still here"); err != nil || string(out) != "still here\n" {
 		t.Fatalf("after cancel: %q, %v", out, err)
 	}
 	if st := c.Stats(); st.Dials != 1 {
 		t.Fatalf("dials = %d, want 1", st.Dials)
+	}
+}
+
+// testCancel checks that r, whose command timeout is 500ms, stops the
+// whole process group of a command when its context ends or the timeout
+// passes, escalating to SIGKILL when SIGTERM is ignored.
+func testCancel(t *testing.T, r runner) {
+	cancelled := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeoutCause(context.Background(), 300*time.Millisecond, context.Canceled)
+	}
+	s1, s2, s3, s4, s5 := uniqueSleep(t), uniqueSleep(t), uniqueSleep(t), uniqueSleep(t), uniqueSleep(t)
+	tests := []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+		argv []string
+		gone []string // command lines that must not survive
+		want error
+	}{
+		{"context cancelled", cancelled, []string{"sleep", s1}, []string{"sleep " + s1}, context.Canceled},
+		{"command timeout", func() (context.Context, context.CancelFunc) {
+			return context.WithCancel(context.Background())
+		}, []string{"sleep", s2}, []string{"sleep " + s2}, sshx.ErrCommandTimeout},
+		{"children stopped too", cancelled, []string{"sh", "-c", "sleep " + s3 + " & sleep " + s4 + "; wait"},
+			[]string{"sleep " + s3, "sleep " + s4}, context.Canceled},
+		{"TERM ignored: KILL follows", cancelled, []string{"sh", "-c", "trap '' TERM; sleep " + s5 + " & wait"},
+			[]string{"sleep " + s5}, context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := tt.ctx()
+			defer cancel()
+			_, err := r.Run(ctx, nil, tt.argv...)
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), r.Host()) {
+				t.Fatalf("err = %v, want %v naming %s", err, tt.want, r.Host())
+			}
+			for _, g := range tt.gone {
+				waitGone(t, g)
+			}
+		})
 	}
 }
 
@@ -322,17 +340,17 @@ func TestDialNoAnswerFailsWithinBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	var held []net.Conn
-	defer func() {
-		for _, c := range held {
-			c.Close()
-		}
-	}()
 	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
 		for {
 			c, err := l.Accept()
 			if err != nil {
-				return
+				return // the test closed the listener
 			}
 			held = append(held, c)
 		}
@@ -422,8 +440,8 @@ Host bastion
 	}
 	// The bastion forwarded the connection: its log shows the direct-tcpip
 	// channel to web.
-	want := "direct-tcpip: originator"
-	if log := jump.LogText(); !strings.Contains(log, want) || !strings.Contains(log, fmt.Sprintf("%s port %d", web.IP, web.Port)) {
+	want := fmt.Sprintf("server_request_direct_tcpip: originator 0.0.0.0 port 0, target %s port %d", web.IP, web.Port)
+	if log := jump.LogText(); !strings.Contains(log, want) {
 		t.Fatalf("bastion log shows no forwarding to %s:\n%s", web.Addr(), log)
 	}
 
@@ -455,17 +473,17 @@ func TestRedialAfterDrop(t *testing.T) {
 	}
 	// A running command when the connection drops: its effect is unknown,
 	// so it fails with ErrConnLost rather than being retried.
+	sleep := uniqueSleep(t)
 	errc := make(chan error, 1)
 	go func() {
-		_, err := c.Run(ctx, nil, "sleep", "38.5")
+		_, err := c.Run(ctx, nil, "sleep", sleep)
 		errc <- err
 	}()
-	waitRunning(t, "sleep 38.5")
+	waitRunning(t, "sleep "+sleep)
 	proxy.DropAll()
 	if err := <-errc; !errors.Is(err, sshx.ErrConnLost) {
 		t.Fatalf("command across the drop: %v, want ErrConnLost", err)
 	}
-	waitGone(t, "sleep 38.5") // sshd hangs up the orphaned session
 
 	// The next command re-dials once and succeeds.
 	if out, err := c.Run(ctx, nil, "echo", "back"); err != nil || string(out) != "back\n" {
@@ -502,12 +520,13 @@ func TestKeepaliveDropsSilentHost(t *testing.T) {
 	cfg.CommandTimeout = time.Minute
 	c := dial(t, cfg, sshx.Target{Name: "h1", Address: proxy.IP, Port: proxy.Port})
 
+	sleep := uniqueSleep(t)
 	errc := make(chan error, 1)
 	go func() {
-		_, err := c.Run(context.Background(), nil, "sleep", "39.5")
+		_, err := c.Run(context.Background(), nil, "sleep", sleep)
 		errc <- err
 	}()
-	waitRunning(t, "sleep 39.5")
+	waitRunning(t, "sleep "+sleep)
 	proxy.Freeze()
 	select {
 	case err := <-errc:
@@ -517,6 +536,24 @@ func TestKeepaliveDropsSilentHost(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("a silent host was not noticed by keepalive (the command would wait for its 1m timeout)")
 	}
+}
+
+var sleepSeq atomic.Int64
+
+// uniqueSleep returns a sleep duration (about 30s) no other process uses,
+// so a test can find its own remote sleep by its command line. A sleep
+// left behind (a dropped connection does not stop a remote command) is
+// killed by PID when the test ends.
+func uniqueSleep(t *testing.T) string {
+	arg := fmt.Sprintf("30.%d%06d", os.Getpid(), sleepSeq.Add(1))
+	t.Cleanup(func() {
+		for _, pid := range processes("sleep " + arg) {
+			if n, err := strconv.Atoi(pid); err == nil {
+				_ = syscall.Kill(n, syscall.SIGKILL)
+			}
+		}
+	})
+	return arg
 }
 
 func waitRunning(t *testing.T, cmd string) {

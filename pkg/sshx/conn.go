@@ -21,6 +21,7 @@ type conn struct {
 	client    *ssh.Client
 	via       *conn         // jump host connection carrying this one; nil when direct
 	done      chan struct{} // closed once the connection has ended
+	closed    atomic.Bool   // set at once by close, before done follows
 	closeOnce sync.Once
 }
 
@@ -35,6 +36,9 @@ func newConn(name string, client *ssh.Client, via *conn, keepalive time.Duration
 }
 
 func (c *conn) alive() bool {
+	if c.closed.Load() {
+		return false
+	}
 	select {
 	case <-c.done:
 		return false
@@ -46,6 +50,7 @@ func (c *conn) alive() bool {
 // close ends this connection and the jump connections under it.
 func (c *conn) close() {
 	c.closeOnce.Do(func() {
+		c.closed.Store(true)
 		c.client.Close()
 		if c.via != nil {
 			c.via.close()
@@ -96,7 +101,7 @@ func (c *conn) keepalive(interval time.Duration) {
 
 // Stats counts the bytes a Client moved over the SSH transport to its
 // host (encrypted, all dials together; jump hops not included) and how
-// often it dialled.
+// often it connected (handshakes completed).
 type Stats struct {
 	BytesSent     int64
 	BytesReceived int64

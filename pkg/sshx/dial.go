@@ -83,7 +83,6 @@ func (d *dialer) connect(ctx context.Context, ep endpoint, via *conn, count *cou
 		return nil, dialError(ctx, dctx, ep, timeout, err)
 	}
 	if count != nil {
-		count.dials.Add(1)
 		raw = countingConn{Conn: raw, c: count}
 	}
 
@@ -125,6 +124,9 @@ func (d *dialer) connect(ctx context.Context, ep endpoint, via *conn, count *cou
 			return nil, fmt.Errorf("%s: authentication refused (%s): %w", ep, a.describe(), err)
 		}
 		return nil, fmt.Errorf("%s: %w", ep, err)
+	}
+	if count != nil {
+		count.dials.Add(1)
 	}
 	return newConn(ep.name, ssh.NewClient(sc, chans, reqs), via, d.cfg.Keepalive), nil
 }

@@ -58,16 +58,24 @@ func (e *ExitError) Error() string {
 	return b.String()
 }
 
-// shortArgv renders argv for messages: quoted, and cut after a few hundred
-// bytes so a script passed to sh -c does not flood the log.
+// shortArgv renders argv for messages: quoted, with a long or multi-line
+// argument (a script for sh -c) cut to the start of its first line, so
+// that a message stays one readable line.
 func shortArgv(argv []string) string {
-	const max = 200
-	s, err := Quote(argv...)
-	if err != nil {
-		s = fmt.Sprintf("%q", argv)
+	const maxArg = 256
+	short := make([]string, len(argv))
+	for i, a := range argv {
+		if line, _, multi := strings.Cut(a, "\n"); multi || len(a) > maxArg {
+			if len(line) > 64 {
+				line = line[:64]
+			}
+			a = line + "..."
+		}
+		short[i] = a
 	}
-	if len(s) > max {
-		s = s[:max] + "..."
+	s, err := Quote(short...)
+	if err != nil {
+		return fmt.Sprintf("%q", argv)
 	}
 	return s
 }

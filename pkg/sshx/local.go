@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -14,9 +15,10 @@ import (
 const localShell = "/bin/sh"
 
 // Local runs argv on this machine with a Client's semantics: the argv is
-// joined by Quote and run by /bin/sh -c, a non-zero exit is an *ExitError
+// joined by Quote and exec'd by /bin/sh -c in a process group of its own,
+// a non-zero exit is an *ExitError
 // with a stderr tail, Run caps stdout, and cancelling ctx (or the command
-// timeout) sends SIGTERM, then SIGKILL after a grace. The zero value is
+// timeout) sends SIGTERM to the process group, then SIGKILL after a grace. The zero value is
 // ready to use.
 type Local struct {
 	Name           string        // Host(); default "localhost"
@@ -49,10 +51,11 @@ func (l *Local) Run(ctx context.Context, stdin io.Reader, argv ...string) ([]byt
 
 // Stream runs argv with stdout going to w (see Client.Stream).
 func (l *Local) Stream(ctx context.Context, stdin io.Reader, stdout io.Writer, argv ...string) error {
-	line, err := Quote(argv...)
+	q, err := Quote(argv...)
 	if err != nil {
 		return l.fail(argv, err)
 	}
+	line := "exec " + q
 	timeout := l.CommandTimeout
 	if timeout <= 0 {
 		timeout = DefaultCommandTimeout
@@ -68,9 +71,20 @@ func (l *Local) Stream(ctx context.Context, stdin io.Reader, stdout io.Writer, a
 	cmd.Stdin = stdin
 	cmd.Stdout = stdout
 	cmd.Stderr = tail
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = killGrace
+	// Its own process group, so that cancelling stops what argv started too,
+	// like the remote process group sshd makes.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var escalate atomic.Pointer[time.Timer]
+	cmd.Cancel = func() error {
+		pgid := cmd.Process.Pid
+		escalate.Store(time.AfterFunc(killGrace, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }))
+		return syscall.Kill(-pgid, syscall.SIGTERM)
+	}
+	cmd.WaitDelay = killGrace + closeGrace
 	err = cmd.Run()
+	if t := escalate.Load(); t != nil {
+		t.Stop()
+	}
 	if ctx.Err() != nil {
 		return l.fail(argv, context.Cause(ctx))
 	}

@@ -141,6 +141,11 @@ func Start(t testing.TB, name, ip string, opts Options) *Server {
 		"PrintMotd no",
 		"MaxStartups 100:30:200",
 		"LogLevel DEBUG1",
+		// Debian's bash sources ~/.bashrc when sshd runs it, unless it is
+		// already a nested shell. A developer's root .bashrc (pyenv, nvm)
+		// can take 100ms+ per command, which would swamp what the tests
+		// and benchmarks measure; a deploy user on a target has no such rc.
+		"SetEnv SHLVL=1",
 	}
 	conf = append(conf, opts.ExtraConfig...)
 	if err := os.WriteFile(s.conf, []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/deployctl/deployctl/deploy"
+	"github.com/deployctl/deployctl/inventory"
+	"github.com/deployctl/deployctl/pkg/gitsrc"
+	"github.com/deployctl/deployctl/pkg/sshx"
+	"github.com/deployctl/deployctl/pkg/state"
+)
+
+// app is one environment with its parts opened: what most commands need.
+type app struct {
+	g      *GlobalOptions
+	env    *inventory.Env
+	store  *state.Store
+	src    *gitsrc.Source // nil unless asked for
+	ssh    *sshx.Pool
+	pool   *deploy.PoolHosts
+	checks *deploy.CheckSet
+}
+
+// openApp loads the environment and opens the state store; withSource opens
+// the code source too.
+func openApp(ctx context.Context, g *GlobalOptions, withSource bool) (*app, error) {
+	env, err := g.loadEnv()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := g.stateDir(env)
+	if err != nil {
+		return nil, err
+	}
+	store, err := state.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{g: g, env: env, store: store}
+	if withSource {
+		if a.src, err = openSource(ctx, g, env); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// connect opens the SSH pool, the pool backend and the checks.
+func (a *app) connect() error {
+	cfg := a.env.SSH
+	var err error
+	if a.ssh, err = sshx.NewPool(cfg); err != nil {
+		return fmt.Errorf("ssh: %w", err)
+	}
+	if a.pool, err = deploy.NewPoolHosts(a.env); err != nil {
+		return fmt.Errorf("pool: %w", err)
+	}
+	if a.checks, err = deploy.NewCheckSet(a.env); err != nil {
+		return fmt.Errorf("checks: %w", err)
+	}
+	return nil
+}
+
+func (a *app) Close() error {
+	var errs []error
+	if a.ssh != nil {
+		errs = append(errs, a.ssh.Close())
+	}
+	if a.pool != nil {
+		errs = append(errs, a.pool.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// engine returns the orchestrator wired to the real parts.
+func (a *app) engine(sink deploy.Sink) *deploy.Engine {
+	e := &deploy.Engine{
+		Env:      a.env,
+		Hosts:    &deploy.SSHHosts{Env: a.env, Pool: a.ssh},
+		Pool:     a.pool,
+		Releases: deploy.NewReleases(a.env, a.src),
+		Checks:   a.checks,
+		Events:   sink,
+		Log:      a.g.log,
+	}
+	return e
+}
+
+func (a *app) owner(command, message string) state.Owner {
+	return state.Owner{Command: command, Message: message}
+}

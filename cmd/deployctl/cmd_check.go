@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/deployctl/deployctl/checks"
+	"github.com/deployctl/deployctl/deploy"
+)
+
+// DefaultCheckWindow is how long `check` watches logs between its baseline
+// and its judgement.
+const DefaultCheckWindow = 5 * time.Second
+
+// CheckOptions are the flags of check.
+type CheckOptions struct {
+	Host   string
+	Stage  string
+	Window time.Duration
+}
+
+func newCheckCommand(g *GlobalOptions) *cobra.Command {
+	var opts CheckOptions
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Run the configured checks against the live hosts, changing nothing",
+		Long: `Run the checks of every stage (or --stage) against every host (or --host),
+changing nothing. Log checks judge the entries written during --window. Each
+result says what it saw. Exit 1 when any check fails.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error { return runCheck(c.Context(), g, opts) },
+	}
+	cmd.Flags().StringVar(&opts.Host, "host", "", "only this `host`")
+	cmd.Flags().StringVar(&opts.Stage, "stage", "", "only this stage: depooled, pooled or canary")
+	cmd.Flags().DurationVar(&opts.Window, "window", DefaultCheckWindow, "how long log checks watch before judging")
+	return cmd
+}
+
+type checkRow struct {
+	Host     string        `json:"host"`
+	Check    string        `json:"check"`
+	Type     string        `json:"type"`
+	Stage    string        `json:"stage"`
+	Verdict  string        `json:"verdict"`
+	Duration time.Duration `json:"duration_ns"`
+	Evidence string        `json:"evidence,omitempty"`
+	Error    string        `json:"error,omitempty"`
+}
+
+var errChecksFailed = errors.New("checks failed")
+
+func runCheck(ctx context.Context, g *GlobalOptions, opts CheckOptions) error {
+	a, err := openApp(ctx, g, false)
+	if err != nil {
+		return err
+	}
+	stages := []checks.Stage{checks.StageDepooled, checks.StagePooled, checks.StageCanary}
+	if opts.Stage != "" {
+		st, err := checks.ParseStage(opts.Stage)
+		if err != nil {
+			return usageErrorf("--stage: %v", err)
+		}
+		stages = []checks.Stage{st}
+	}
+	var hosts []string
+	for _, h := range a.env.Hosts {
+		if opts.Host == "" || opts.Host == h.Name {
+			hosts = append(hosts, h.Name)
+		}
+	}
+	if len(hosts) == 0 {
+		return usageErrorf("unknown host %q in %s", opts.Host, a.env.Name)
+	}
+	if err := a.connect(); err != nil {
+		return err
+	}
+	defer a.Close()
+	conn := &deploy.SSHHosts{Env: a.env, Pool: a.ssh}
+	var (
+		mu   sync.Mutex
+		rows []checkRow
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for _, h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := checkHost(ctx, a.checks, conn, h, stages, opts.Window)
+			mu.Lock()
+			defer mu.Unlock()
+			rows = append(rows, out...)
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}()
+	}
+	wg.Wait()
+	failed := 0
+	for _, r := range rows {
+		if r.Verdict == checks.Fail.String() {
+			failed++
+		}
+	}
+	if g.Output == outputJSON {
+		enc := json.NewEncoder(g.stdout)
+		for _, r := range rows {
+			enc.Encode(r)
+		}
+	} else {
+		for _, r := range rows {
+			fmt.Fprintf(g.stdout, "%-10s %-20s %-8s %-9s %-5s %s\n", r.Host, r.Check, r.Type, r.Stage, r.Verdict, r.Duration.Round(time.Millisecond))
+			if r.Evidence != "" {
+				fmt.Fprintf(g.stdout, "    saw: %s\n", indent(r.Evidence, "         "))
+			}
+			if r.Error != "" {
+				fmt.Fprintf(g.stdout, "    error: %s\n", indent(r.Error, "           "))
+			}
+		}
+		fmt.Fprintf(g.stdout, "%d checks, %d failed\n", len(rows), failed)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("%w: %d of %d", errChecksFailed, failed, len(rows))
+	}
+	return nil
+}
+
+func checkHost(ctx context.Context, cs *deploy.CheckSet, conn *deploy.SSHHosts, host string, stages []checks.Stage, window time.Duration) ([]checkRow, error) {
+	r, err := conn.Runner(ctx, host)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", host, err)
+	}
+	base, err := cs.Prepare(ctx, host, r)
+	if err != nil {
+		return nil, err
+	}
+	t := time.NewTimer(window)
+	select {
+	case <-ctx.Done():
+		t.Stop()
+		return nil, ctx.Err()
+	case <-t.C:
+	}
+	var rows []checkRow
+	for _, st := range stages {
+		for _, res := range cs.Run(ctx, st, host, r, base) {
+			row := checkRow{Host: host, Check: res.Name, Type: string(res.Kind), Stage: st.String(), Verdict: res.Verdict.String(), Duration: res.Duration, Evidence: res.Evidence}
+			if res.Err != nil {
+				row.Error = res.Err.Error()
+			}
+			rows = append(rows, row)
+		}
+	}
+	return rows, nil
+}

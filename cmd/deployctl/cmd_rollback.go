@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+// RollbackOptions are the flags of rollback.
+type RollbackOptions struct {
+	RolloutOptions
+	To string
+}
+
+func newRollbackCommand(g *GlobalOptions) *cobra.Command {
+	var opts RollbackOptions
+	cmd := &cobra.Command{
+		Use:   "rollback [--to <ref>]",
+		Short: "Deliberately return to the previous good rev (or --to a ref) through the same pipeline",
+		Long: `Return the environment to the rev that was good before the last good one (or
+to --to <ref>), host by host through the same pipeline and checks as a rollout.
+If the return itself fails, hosts go back to the current last good.` + exitStatusHelp,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRollback(cmd.Context(), g, opts) },
+	}
+	opts.addFlags(cmd)
+	cmd.Flags().StringVar(&opts.To, "to", "", "the `ref` to return to (default: the previous good rev)")
+	return cmd
+}
+
+func runRollback(ctx context.Context, g *GlobalOptions, opts RollbackOptions) error {
+	ref := opts.To
+	if ref == "" {
+		a, err := openApp(ctx, g, false)
+		if err != nil {
+			return err
+		}
+		st, err := a.store.Load(a.env.Name)
+		if err != nil {
+			return err
+		}
+		if st.Previous.Rev == "" {
+			return usageErrorf("no previous good rev is recorded for %s: name one with --to <ref>", a.env.Name)
+		}
+		ref = st.Previous.Rev
+	}
+	fmt.Fprintf(g.stderr, "rolling back to %s\n", ref)
+	return runRollout(ctx, g, opts.RolloutOptions, ref, true)
+}

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/deployctl/deployctl/deploy"
+	"github.com/deployctl/deployctl/pkg/pool"
+	"github.com/deployctl/deployctl/pkg/state"
+)
+
+// Defaults of the rollout flags.
+const (
+	DefaultLockWait   = 0 * time.Second
+	abortPollInterval = 200 * time.Millisecond
+)
+
+// RolloutOptions are the flags of rollout (and rollback).
+type RolloutOptions struct {
+	Initial  bool
+	LockWait time.Duration
+	Message  string
+	Yes      bool
+}
+
+func (o *RolloutOptions) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.DurationVar(&o.LockWait, "lock-wait", DefaultLockWait, "wait this long for another deploy's lock before giving up (exit 5)")
+	f.StringVarP(&o.Message, "message", "m", "", "why: shown to anyone who finds the lock, and in history")
+	f.BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation (deployctl never prompts without a terminal)")
+}
+
+func newRolloutCommand(g *GlobalOptions) *cobra.Command {
+	var opts RolloutOptions
+	cmd := &cobra.Command{
+		Use:   "rollout <ref>",
+		Short: "Roll <ref> out host by host; on any failure return every changed host to last good",
+		Long: `Lock the environment, resolve <ref> to one rev, check every host (preflight),
+stage the release everywhere, then take the hosts through the pipeline group by
+group, batch by batch: depool, stop, activate, start, wait for the port, checks,
+repool, soak. On any failure the failed host and then every changed host, in
+reverse order, return to the last good rev through the same pipeline.
+
+The first rollout of an environment needs a last good rev: when every host
+already runs the same rev it is taken as last good; otherwise --initial says
+there is none, and a host that fails is stopped and left depooled (exit 4).
+
+Interrupt (SIGINT, SIGTERM) or 'deployctl abort' from elsewhere: the rollout
+stops at the next step boundary and rolls back. A second interrupt stops the
+rollback too (exit 130), leaving the state recorded for 'deployctl abort'.` + exitStatusHelp,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRollout(cmd.Context(), g, opts, args[0], false)
+		},
+	}
+	opts.addFlags(cmd)
+	cmd.Flags().BoolVar(&opts.Initial, "initial", false, "first rollout of the environment: there is no last good to return to")
+	return cmd
+}
+
+// runRollout runs a rollout of ref (or, with rollback, a deliberate return
+// to ref) under the environment's lock.
+func runRollout(ctx context.Context, g *GlobalOptions, opts RolloutOptions, ref string, rollback bool) error {
+	a, err := openApp(ctx, g, true)
+	if err != nil {
+		return err
+	}
+	verb := "rollout"
+	if rollback {
+		verb = "rollback"
+	}
+	lock, err := a.store.Lock(ctx, a.env.Name, a.owner(verb+" "+ref, opts.Message), lockWait(opts.LockWait))
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	if lock.Stale != nil {
+		fmt.Fprintf(g.stderr, "note: the previous holder of the lock died without releasing it: %s\n", lock.Stale)
+	}
+	st, err := a.store.Load(a.env.Name)
+	if err != nil {
+		return err
+	}
+	if st.Current != nil {
+		return fmt.Errorf("rollout %s (%s %s, by %s) did not finish: its hosts may be depooled or mixed; run 'deployctl abort --env %s' to return every host to last good first",
+			st.Current.ID, st.Current.Kind, st.Current.Ref, st.Current.By, a.env.Name)
+	}
+	rev, err := a.src.Resolve(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if err := a.connect(); err != nil {
+		return err
+	}
+	defer a.Close()
+
+	id := state.NewID(time.Now())
+	logf, err := a.store.LogFile(a.env.Name, id)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	printer := newEventPrinter(g.stdout, g.Output == outputJSON)
+	defer printer.Close()
+
+	rec := &recorder{store: a.store, env: a.env.Name, st: st, log: g.log}
+	rec.st.Current = &state.Rollout{ID: id, Kind: state.KindCode, Ref: ref, Rev: rev, Started: time.Now(), By: lock.Owner, Phase: "preflight"}
+	if err := rec.save(); err != nil {
+		return err
+	}
+	sink := func(ev deploy.Event) {
+		b, _ := json.Marshal(ev)
+		logf.Write(append(b, '\n'))
+		printer.Event(ev)
+		rec.event(ev)
+	}
+	e := a.engine(sink)
+	e.OnHeld = rec.held
+
+	lastGood := st.LastGood.Rev
+	fmt.Fprintf(g.stderr, "%s %s (%s) to %s: %d hosts; last good %s; log %s\n", verb, ref, shortRev(rev), a.env.Name, len(a.env.Hosts), orNone(shortRev(lastGood)), a.store.LogPath(a.env.Name, id))
+
+	work, rb, stop := interruptible(ctx, a.store, a.env.Name, g.stderr)
+	defer stop()
+	res, rerr := e.Rollout(work, rb, deploy.Options{Ref: ref, Rev: rev, LastGood: lastGood, Initial: opts.Initial, Rollback: rollback})
+	if ab, ok := a.store.AbortRequested(a.env.Name); ok {
+		res.Reason = strings.TrimSpace(res.Reason + " (abort requested by " + ab.String() + ")")
+		a.store.ClearAbort(a.env.Name)
+	}
+	if err := rec.finish(res, id, lock.Owner, a.store.LogPath(a.env.Name, id)); err != nil {
+		fmt.Fprintln(g.stderr, "deployctl: recording the result:", err)
+	}
+	printer.Summary(res, summaryText(verb, res))
+	return rerr
+}
+
+// interruptible returns the work context (cancelled by the first SIGINT or
+// SIGTERM, or by 'deployctl abort') and the rollback context (cancelled by
+// the second signal).
+func interruptible(ctx context.Context, store *state.Store, env string, stderr interface{ Write([]byte) (int, error) }) (work, rb context.Context, stop func()) {
+	base := context.WithoutCancel(ctx)
+	work, cancelWork := context.WithCancelCause(base)
+	rb, cancelRb := context.WithCancelCause(base)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	watchCtx, stopWatch := context.WithCancel(base)
+	aborts := store.WatchAbort(watchCtx, env, abortPollInterval)
+	done := make(chan struct{})
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-done:
+				return
+			case o, ok := <-aborts:
+				if ok {
+					fmt.Fprintf(stderr, "\nabort requested by %s: stopping at the next step and rolling back\n", o)
+					cancelWork(fmt.Errorf("aborted by %s", o))
+				}
+				aborts = nil
+			case s := <-sigs:
+				n++
+				if n == 1 {
+					fmt.Fprintf(stderr, "\n%s: stopping at the next step and rolling back (again to stop the rollback too)\n", s)
+					cancelWork(fmt.Errorf("interrupted by %s", s))
+					continue
+				}
+				fmt.Fprintf(stderr, "\n%s again: stopping the rollback; run 'deployctl abort' to finish it\n", s)
+				cancelRb(fmt.Errorf("interrupted twice by %s", s))
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return work, rb, func() {
+		once.Do(func() {
+			signal.Stop(sigs)
+			close(done)
+			stopWatch()
+			cancelWork(nil)
+			cancelRb(nil)
+		})
+	}
+}
+
+// recorder keeps state.json in step with the rollout's events.
+type recorder struct {
+	mu    sync.Mutex
+	store *state.Store
+	env   string
+	st    state.State
+	log   *slog.Logger
+}
+
+func (r *recorder) save() error { return r.store.Save(r.env, r.st) }
+
+func (r *recorder) event(ev deploy.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.st.Current
+	if c == nil {
+		return
+	}
+	switch ev.Type {
+	case deploy.EventPhase:
+		c.Phase = ev.Phase
+	case deploy.EventStep:
+		c.Host, c.Step = ev.Host, ev.Step
+		if ev.Step == deploy.StepStop.String() && ev.Status == deploy.StatusStart {
+			c.MarkChanged(ev.Host)
+		}
+		if ev.Step == deploy.StepActivate.String() && ev.Status == deploy.StatusOK {
+			r.st.SetHost(ev.Host, state.HostRev{Rev: ev.Rev, At: ev.Time})
+		}
+	default:
+		return
+	}
+	if err := r.save(); err != nil {
+		r.log.Warn("saving state", "env", r.env, "err", err)
+	}
+}
+
+func (r *recorder) held(m map[string]pool.Prior) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.st.Held = m
+	if err := r.save(); err != nil {
+		r.log.Warn("saving state", "env", r.env, "err", err)
+	}
+}
+
+// finish records the outcome: last good, history, and the end of Current
+// (kept when interrupted, so abort knows where it stopped).
+func (r *recorder) finish(res *deploy.Result, id string, by state.Owner, logPath string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.st.Current
+	if res.Outcome == deploy.OutcomeDone {
+		r.st.SetLastGood(state.Good{Rev: res.Rev, Ref: res.Ref, RolloutID: id, At: time.Now()})
+	} else if res.LastGood != "" && r.st.LastGood.Rev == "" {
+		r.st.SetLastGood(state.Good{Rev: res.LastGood, At: time.Now()}) // adopted from the hosts
+	}
+	if res.Outcome != deploy.OutcomeInterrupted {
+		r.st.Current = nil
+	}
+	if err := r.save(); err != nil {
+		return err
+	}
+	rec := state.Record{
+		ID: id, Env: r.env, Kind: c.Kind, Ref: res.Ref, Rev: res.Rev, PreviousRev: res.LastGood,
+		User: by.User, Host: by.Host, PID: by.PID, Started: c.Started, Finished: time.Now(), Duration: res.Duration,
+		Result: state.Result(res.Outcome), FailedHost: res.FailedHost, Reason: res.Reason,
+		HostsChanged: res.Changed, HostsLeftDepooled: res.LeftDepooled, Log: logPath,
+	}
+	return r.store.Append(r.env, rec)
+}
+
+func summaryText(verb string, res *deploy.Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s (%s): %s in %s", verb, res.Ref, shortRev(res.Rev), res.Outcome, res.Duration.Round(time.Millisecond))
+	if len(res.Done) > 0 {
+		fmt.Fprintf(&b, "; done: %s", strings.Join(res.Done, " "))
+	}
+	if res.FailedHost != "" {
+		fmt.Fprintf(&b, "\n  failed: %s at %s: %s", res.FailedHost, res.FailedStep, res.Reason)
+	} else if res.Reason != "" {
+		fmt.Fprintf(&b, "\n  reason: %s", res.Reason)
+	}
+	if len(res.Changed) > 0 && res.Outcome != deploy.OutcomeDone {
+		fmt.Fprintf(&b, "\n  returned to %s: %s", shortRev(res.LastGood), strings.Join(res.Changed, " "))
+	}
+	if len(res.LeftDepooled) > 0 {
+		fmt.Fprintf(&b, "\n  NEEDS A PERSON: left depooled: %s", strings.Join(res.LeftDepooled, " "))
+	}
+	if len(res.LeftAlone) > 0 {
+		fmt.Fprintf(&b, "\n  deployed but left out of the pool (someone else depooled them): %s", strings.Join(res.LeftAlone, " "))
+	}
+	return b.String()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// lockWait turns the --lock-wait flag into the store's wait: 0 is one try.
+func lockWait(d time.Duration) time.Duration {
+	if d <= 0 {
+		return state.NoWait
+	}
+	return d
+}

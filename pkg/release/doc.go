@@ -1,0 +1,35 @@
+// Package release puts a rev's files on a host and switches to them,
+// through nothing but a Runner (sh, coreutils and GNU tar on the host).
+//
+// The layout of one app on a host:
+//
+//	<deploy_dir>/<app>/revs/<rev>/          a release: the files of one rev
+//	<deploy_dir>/<app>/revs/<rev>/.deployctl-rev   its marker
+//	<deploy_dir>/<app>/revs/<rev>.partial/  a release being staged
+//	<deploy_dir>/<app>/revs/<rev>.old/      a damaged copy being replaced
+//	<deploy_dir>/<app>/current -> revs/<rev>  the live release
+//
+// Staging streams the rev's tar into revs/<rev>.partial, checks the
+// extracted tree against the manifest of the stream (regular files, bytes,
+// directories, symlinks), writes the marker, and only then renames the
+// directory to revs/<rev>. So a revs/<rev> with a marker is always
+// complete: a crash or a cancel leaves a .partial at most, which the next
+// staging of that rev, or the next prune, removes. A release that is
+// already there, with a marker whose counts match the tree, is not sent
+// again.
+//
+// The marker is a text file whose first line is the 40- (or 64-) hex rev;
+// lines after it are key=value facts about the release (counts, bytes, the
+// tar stream's sha256, the staging time). A marker holding only the rev
+// (as hand-made or older releases have) is accepted, and such a release
+// is trusted without a recount.
+//
+// Activation points current at a release atomically: a symlink under a
+// temporary name, then rename(2) over current (mv -T), so a reader of
+// current never finds it missing. Prune keeps the newest releases by
+// marker time, and never removes current or a protected (last good) rev.
+//
+// A host is changed by one deployctl at a time (the environment lock):
+// staging and pruning the same app concurrently is not supported, since
+// prune removes every .partial it finds.
+package release
