@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -88,10 +87,10 @@ func (e *Engine) preflightHost(ctx context.Context, host string) (string, error)
 		return "", fmt.Errorf("pool: %w", err)
 	}
 	cur, err := e.Releases.Current(ctx, r)
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if err != nil {
 		return "", fmt.Errorf("current release: %w", err)
 	}
-	return cur, err
+	return cur, nil
 }
 
 func (e *Engine) parallel() int {

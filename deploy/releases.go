@@ -67,9 +67,13 @@ func (r *Releases) Activate(ctx context.Context, h Runner, rev string) error {
 	return release.Activate(ctx, h, r.Layout, rev)
 }
 
-// Current returns the rev current points at.
+// Current returns the rev current points at, "" when the host has none yet.
 func (r *Releases) Current(ctx context.Context, h Runner) (string, error) {
-	return release.Current(ctx, h, r.Layout)
+	rev, err := release.Current(ctx, h, r.Layout)
+	if errors.Is(err, release.ErrNoCurrent) {
+		return "", nil
+	}
+	return rev, err
 }
 
 // Prune removes old releases beyond keep.

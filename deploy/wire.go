@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/deployctl/deployctl/checks"
@@ -118,11 +119,15 @@ type CheckSet struct {
 
 var _ Checker = (*CheckSet)(nil)
 
-// NewCheckSet compiles the environment's checks.
-func NewCheckSet(env *inventory.Env) (*CheckSet, error) {
+// NewCheckSet compiles the environment's checks; log receives their debug
+// and failure lines.
+func NewCheckSet(env *inventory.Env, log *slog.Logger) (*CheckSet, error) {
 	set, err := checks.New(env.Checks)
 	if err != nil {
 		return nil, err
+	}
+	if log != nil {
+		set = set.WithLogger(log)
 	}
 	return &CheckSet{Env: env, Set: set}, nil
 }

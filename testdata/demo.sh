@@ -17,6 +17,13 @@ say "bring up a fleet of $N hosts (sshd per host, HAProxy, etcd, Prometheus), ru
 bash testdata/fleet/fleet.sh up "$N"
 trap 'say "bring the fleet down"; bash testdata/fleet/fleet.sh down' EXIT
 
+say "start constant load through HAProxy (50 req/s) — the 5xx check needs traffic, and no request may fail"
+go build -o "$FLEET_DIR/load" ./testdata/fleet/load
+LB=$(sed -n 's/.*"lb_url": *"\([^"]*\)".*/\1/p' "$FLEET_DIR/fleet.json")
+"$FLEET_DIR/load" -url "$LB/" -rate 50 -duration 10m > "$FLEET_DIR/load.out" 2>&1 &
+LOAD_PID=$!
+trap 'kill "$LOAD_PID" 2>/dev/null || true; say "bring the fleet down"; bash testdata/fleet/fleet.sh down' EXIT
+
 STATE=$(mktemp -d)
 D=(bin/deployctl --config "$FLEET_DIR/deployctl.yaml" --state-dir "$STATE")
 
@@ -49,3 +56,8 @@ say "deployctl status — every host back on v2, pooled"
 say "deployctl history"
 "${D[@]}" history
 rm -rf "$STATE"
+
+say "the load that ran through both rollouts"
+kill -INT "$LOAD_PID"
+wait "$LOAD_PID" || true
+cat "$FLEET_DIR/load.out"

@@ -57,7 +57,7 @@ func (a *app) connect() error {
 	if a.pool, err = deploy.NewPoolHosts(a.env); err != nil {
 		return fmt.Errorf("pool: %w", err)
 	}
-	if a.checks, err = deploy.NewCheckSet(a.env); err != nil {
+	if a.checks, err = deploy.NewCheckSet(a.env, a.g.log); err != nil {
 		return fmt.Errorf("checks: %w", err)
 	}
 	return nil

@@ -245,10 +245,11 @@ func (r *recorder) finish(res *deploy.Result, id string, by state.Owner, logPath
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.st.Current
+	if res.LastGood != "" && r.st.LastGood.Rev == "" {
+		r.st.SetLastGood(state.Good{Rev: res.LastGood, At: c.Started}) // adopted from the hosts
+	}
 	if res.Outcome == deploy.OutcomeDone {
 		r.st.SetLastGood(state.Good{Rev: res.Rev, Ref: res.Ref, RolloutID: id, At: time.Now()})
-	} else if res.LastGood != "" && r.st.LastGood.Rev == "" {
-		r.st.SetLastGood(state.Good{Rev: res.LastGood, At: time.Now()}) // adopted from the hosts
 	}
 	if res.Outcome != deploy.OutcomeInterrupted {
 		r.st.Current = nil

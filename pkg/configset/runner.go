@@ -1,0 +1,19 @@
+package configset
+
+import (
+	"context"
+	"io"
+)
+
+// Runner runs an argv on one host (sshx.Client does), feeding it stdin
+// (may be nil), and returns its stdout. A non-zero exit is an error
+// carrying stderr. Cancelling ctx stops the command.
+type Runner interface {
+	Run(ctx context.Context, stdin io.Reader, argv ...string) ([]byte, error)
+}
+
+// sh returns the argv that runs the constant script with args as $1, $2...
+// Values only ever reach a script this way, never pasted into it.
+func sh(script string, args ...string) []string {
+	return append([]string{"sh", "-c", script, "deployctl"}, args...)
+}
