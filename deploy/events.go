@@ -30,6 +30,10 @@ const (
 	EventBatch = "batch"
 	EventInfo  = "info"
 
+	// PhaseLastGood marks the info event that adopts the rev every host
+	// runs as last good (first rollout of an environment); record it.
+	PhaseLastGood = "last-good"
+
 	StatusStart = "start"
 	StatusOK    = "ok"
 	StatusFail  = "fail"

@@ -19,8 +19,8 @@ const (
 // preflight checks every host in parallel before anything changes: SSH
 // reachable with a verified host key, the deploy dir writable with room,
 // the pool backend answering for the host, the depool budget allowing the
-// first batch. It returns the rev each host runs now ("" for none).
-func (e *Engine) preflight(ctx context.Context) (map[string]string, error) {
+// first batch (when checkBudget). It returns the rev each host runs now ("" for none).
+func (e *Engine) preflight(ctx context.Context, checkBudget bool) (map[string]string, error) {
 	e.emit(Event{Type: EventPhase, Phase: "preflight", Status: StatusStart})
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, preflightTimeout)
@@ -49,7 +49,7 @@ func (e *Engine) preflight(ctx context.Context) (map[string]string, error) {
 		}()
 	}
 	wg.Wait()
-	if len(errs) == 0 {
+	if len(errs) == 0 && checkBudget {
 		if b := e.Env.Batches(); len(b) > 0 {
 			if err := e.Pool.Budget(ctx, b[0].Hosts); err != nil {
 				errs = append(errs, "first batch: "+err.Error())

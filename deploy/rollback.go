@@ -126,8 +126,9 @@ func (e *Engine) restore(ctx context.Context, host, lastGood string) error {
 	return e.runHost(ctx, host, lastGood, true)
 }
 
-// Restore returns every host of hosts that is not on lastGood to it: the
-// work of `deployctl abort` when no process holds the rollout any more.
+// Restore returns every host of hosts that is not on lastGood to it, and
+// every host a crashed rollout left depooled (see Hold): the work of
+// `deployctl abort` when no process holds the rollout any more.
 func (e *Engine) Restore(ctx context.Context, lastGood string, hosts []string) (*Result, error) {
 	start := time.Now()
 	res := &Result{Rev: lastGood, LastGood: lastGood}
@@ -135,7 +136,7 @@ func (e *Engine) Restore(ctx context.Context, lastGood string, hosts []string) (
 	if lastGood == "" {
 		return res, fmt.Errorf("%w: nothing to restore", ErrNoLastGood)
 	}
-	currents, err := e.preflight(ctx)
+	currents, err := e.preflight(ctx, false)
 	if err != nil {
 		res.Outcome, res.Reason = OutcomeFailed, err.Error()
 		return res, err
@@ -144,9 +145,23 @@ func (e *Engine) Restore(ctx context.Context, lastGood string, hosts []string) (
 		res.Outcome, res.Reason = OutcomeFailed, err.Error()
 		return res, err
 	}
+	// Hosts the crashed rollout left depooled go first: repooling them
+	// gives the depool budget back for the others.
+	hosts = slices.Clone(hosts)
+	slices.SortStableFunc(hosts, func(a, b string) int {
+		_, ha := e.takePrior(a)
+		_, hb := e.takePrior(b)
+		switch {
+		case ha && !hb:
+			return -1
+		case hb && !ha:
+			return 1
+		}
+		return 0
+	})
 	for _, h := range hosts {
-		if currents[h] == lastGood {
-			continue
+		if _, held := e.takePrior(h); currents[h] == lastGood && !held {
+			continue // on last good and in the pool as it was
 		}
 		res.Changed = append(res.Changed, h)
 		if err := e.restoreHost(ctx, h, lastGood); err != nil {

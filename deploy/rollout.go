@@ -33,7 +33,7 @@ func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (*Result, error)
 	ctx, cancel := context.WithTimeoutCause(ctx, e.Env.Rollout.ProgressDeadline, errProgressDeadline)
 	defer cancel()
 
-	currents, err := e.preflight(ctx)
+	currents, err := e.preflight(ctx, true)
 	if err != nil {
 		res.Outcome, res.Reason = OutcomeFailed, err.Error()
 		return res, err
@@ -41,7 +41,7 @@ func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (*Result, error)
 	if res.LastGood == "" {
 		res.LastGood = adoptLastGood(currents)
 		if res.LastGood != "" {
-			e.emit(Event{Type: EventInfo, Rev: res.LastGood, Message: "no last good recorded: every host runs " + res.LastGood + ", taken as last good"})
+			e.emit(Event{Type: EventInfo, Phase: PhaseLastGood, Rev: res.LastGood, Message: "no last good recorded: every host runs " + short(res.LastGood) + ", taken as last good"})
 		} else if !o.Initial {
 			err := fmt.Errorf("%w: the hosts run different revs or none (%s); the first rollout of an environment needs --initial (a host that fails is then stopped and left depooled)", ErrNoLastGood, describeCurrents(currents))
 			res.Outcome, res.Reason = OutcomeFailed, err.Error()
@@ -57,6 +57,7 @@ func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (*Result, error)
 		return res, err
 	}
 
+	e.emit(Event{Type: EventPhase, Phase: "promote", Status: StatusStart, Rev: o.Rev})
 	err = e.promote(ctx, o, res)
 	if err == nil {
 		e.prune(rbctx, o.Rev, res.LastGood)

@@ -212,6 +212,11 @@ func (r *recorder) event(ev deploy.Event) {
 		return
 	}
 	switch ev.Type {
+	case deploy.EventInfo:
+		if ev.Phase != deploy.PhaseLastGood || r.st.LastGood.Rev != "" {
+			return
+		}
+		r.st.SetLastGood(state.Good{Rev: ev.Rev, At: ev.Time})
 	case deploy.EventPhase:
 		c.Phase = ev.Phase
 	case deploy.EventStep:

@@ -316,3 +316,197 @@ func TestE2EGoodRolloutThenBadVersionsRollBack(t *testing.T) {
 		})
 	}
 }
+
+// waitChanged waits until the running rollout has started changing host.
+func (x *e2e) waitChanged(host string) {
+	x.waitState("rollout to change "+host, func(st state.State) bool {
+		return st.Current != nil && slicesContains(st.Current.ChangedHosts, host)
+	})
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func TestE2EConcurrentRolloutIsLocked(t *testing.T) {
+	x := newE2E(t)
+	stopLoad := x.load()
+	defer stopLoad()
+	_, _, wait := x.start("rollout", "v1", "-m", "first")
+	x.waitState("first rollout to start", func(st state.State) bool { return st.Current != nil })
+	code, _, errOut := x.run("rollout", "v2", "--lock-wait", "500ms")
+	if code != exitLocked || !strings.Contains(errOut, "first") {
+		t.Errorf("second rollout: exit %d, want %d naming the holder; stderr %s", code, exitLocked, errOut)
+	}
+	if c := wait(); c != exitOK {
+		t.Errorf("first rollout: exit %d", c)
+	}
+	x.requireAllOn(x.f.Rev("v1"))
+}
+
+func TestE2EAbortMidRollout(t *testing.T) {
+	x := newE2E(t)
+	good := x.status().Hosts[0].Rev
+	stopLoad := x.load()
+	_, _, wait := x.start("rollout", pickOther(x, good))
+	x.waitChanged("host2")
+	code, _, errOut := x.run("abort", "-m", "e2e abort")
+	if code != exitOK {
+		t.Errorf("abort: exit %d: %s", code, errOut)
+	}
+	if c := wait(); c != exitRolledBack {
+		t.Errorf("aborted rollout: exit %d, want %d", c, exitRolledBack)
+	}
+	rep := stopLoad()
+	x.requireAllOn(good)
+	if r := x.lastHistory(); r.Result != state.ResultRolledBack || !strings.Contains(r.Reason, "abort") {
+		t.Errorf("history: %+v", r)
+	}
+	if rep.Failures != 0 {
+		t.Errorf("%d of %d requests failed", rep.Failures, rep.Requests)
+	}
+}
+
+func TestE2ESIGINTRollsBack(t *testing.T) {
+	x := newE2E(t)
+	good := x.status().Hosts[0].Rev
+	stopLoad := x.load()
+	cmd, _, wait := x.start("rollout", pickOther(x, good))
+	x.waitChanged("host2")
+	cmd.Process.Signal(os.Interrupt)
+	if c := wait(); c != exitRolledBack {
+		t.Errorf("exit %d, want %d", c, exitRolledBack)
+	}
+	rep := stopLoad()
+	x.requireAllOn(good)
+	if rep.Failures != 0 {
+		t.Errorf("%d of %d requests failed", rep.Failures, rep.Requests)
+	}
+	t.Logf("SIGINT and rollback: %d requests, %d failed", rep.Requests, rep.Failures)
+}
+
+func TestE2ESIGKILLThenAbort(t *testing.T) {
+	x := newE2E(t)
+	good := x.status().Hosts[0].Rev
+	stopLoad := x.load()
+	cmd, _, wait := x.start("rollout", pickOther(x, good))
+	x.waitChanged("host2")
+	cmd.Process.Kill()
+	wait()
+	// The lock died with the process; the state says where it stopped.
+	code, out, errOut := x.run("status")
+	if code != 0 || !strings.Contains(out, "NOT RUNNING") {
+		t.Errorf("status after SIGKILL: exit %d\n%s%s", code, out, errOut)
+	}
+	code, _, errOut = x.run("rollout", "v2")
+	if code != exitError || !strings.Contains(errOut, "deployctl abort") {
+		t.Errorf("rollout after a crash: exit %d, want %d asking for abort: %s", code, exitError, errOut)
+	}
+	code, _, errOut = x.run("abort")
+	if code != exitOK {
+		t.Fatalf("abort: exit %d: %s", code, errOut)
+	}
+	rep := stopLoad()
+	x.requireAllOn(good)
+	if st := x.status(); st.Current != nil || st.Lock != nil {
+		t.Errorf("after abort: current %+v lock %+v", st.Current, st.Lock)
+	}
+	t.Logf("SIGKILL then abort: %d requests, %d failed", rep.Requests, rep.Failures)
+}
+
+// pickOther returns a good tag whose rev differs from rev.
+func pickOther(x *e2e, rev string) string {
+	if x.f.Rev("v1") == rev {
+		return "v2"
+	}
+	return "v1"
+}
+
+// freezeHost stops (SIGSTOP) a host's sshd and every process under it, so
+// the host stops answering on connections already open, as a host that
+// drops off the network would. The returned func thaws it.
+func freezeHost(t *testing.T, f *fleet.Fleet, host string) func() {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(f.Dir, "hosts", host, "sshd.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root int
+	fmt.Sscan(string(b), &root)
+	pids := descendants(root)
+	for _, p := range pids {
+		syscall.Kill(p, syscall.SIGSTOP)
+	}
+	var once sync.Once
+	thaw := func() {
+		once.Do(func() {
+			for _, p := range pids {
+				syscall.Kill(p, syscall.SIGCONT)
+			}
+		})
+	}
+	t.Cleanup(thaw)
+	return thaw
+}
+
+// descendants returns pid and every process below it, from /proc.
+func descendants(pid int) []int {
+	children := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		var p int
+		if _, err := fmt.Sscan(e.Name(), &p); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so parse after ')'.
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		var st string
+		var ppid int
+		if i < 0 {
+			continue
+		}
+		fmt.Sscan(s[i+1:], &st, &ppid)
+		children[ppid] = append(children[ppid], p)
+	}
+	out := []int{pid}
+	for i := 0; i < len(out) && i < 10000; i++ {
+		out = append(out, children[out[i]]...)
+	}
+	return out
+}
+
+// A host that stops answering before its turn fails its step within the
+// command bound; it was never stopped, so it goes back into the pool as it
+// was, and the hosts already changed return to last good (exit 3).
+func TestE2EHostUnreachableMidRollout(t *testing.T) {
+	x := newE2E(t)
+	good := x.status().Hosts[0].Rev
+	stopLoad := x.load()
+	_, _, wait := x.start("rollout", pickOther(x, good))
+	x.waitChanged("host2")
+	thaw := freezeHost(t, x.f, "host3")
+	if code := wait(); code != exitRolledBack {
+		t.Errorf("exit %d, want %d", code, exitRolledBack)
+	}
+	r := x.lastHistory()
+	if r.FailedHost != "host3" || slicesContains(r.HostsChanged, "host3") || !slicesContains(r.HostsChanged, "host1") {
+		t.Errorf("history: failed %q changed %v", r.FailedHost, r.HostsChanged)
+	}
+	rep := stopLoad()
+	if rep.Failures != 0 {
+		t.Errorf("%d of %d requests failed", rep.Failures, rep.Requests)
+	}
+	t.Logf("unreachable host: %d requests, %d failed", rep.Requests, rep.Failures)
+	thaw()
+	x.requireAllOn(good)
+}
