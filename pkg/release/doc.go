@@ -4,25 +4,27 @@
 // The layout of one app on a host:
 //
 //	<deploy_dir>/<app>/revs/<rev>/          a release: the files of one rev
-//	<deploy_dir>/<app>/revs/<rev>/.deployctl-rev   its marker
+//	<deploy_dir>/<app>/revs/<rev>/.deployctl-rev       its marker: the rev
+//	<deploy_dir>/<app>/revs/<rev>/.deployctl-manifest  what was staged
 //	<deploy_dir>/<app>/revs/<rev>.partial/  a release being staged
 //	<deploy_dir>/<app>/revs/<rev>.old/      a damaged copy being replaced
 //	<deploy_dir>/<app>/current -> revs/<rev>  the live release
 //
 // Staging streams the rev's tar into revs/<rev>.partial, checks the
 // extracted tree against the manifest of the stream (regular files, bytes,
-// directories, symlinks), writes the marker, and only then renames the
-// directory to revs/<rev>. So a revs/<rev> with a marker is always
-// complete: a crash or a cancel leaves a .partial at most, which the next
-// staging of that rev, or the next prune, removes. A release that is
-// already there, with a marker whose counts match the tree, is not sent
-// again.
+// directories, symlinks), writes the manifest and then the marker, and
+// only then renames the directory to revs/<rev>. So a revs/<rev> with a
+// marker is always complete: a crash or a cancel leaves a .partial at
+// most, which the next staging of that rev, or the next prune, removes. A
+// release that is already there, with a marker naming its rev and a tree
+// that matches its manifest, is not sent again.
 //
-// The marker is a text file whose first line is the 40- (or 64-) hex rev;
-// lines after it are key=value facts about the release (counts, bytes, the
-// tar stream's sha256, the staging time). A marker holding only the rev
-// (as hand-made or older releases have) is accepted, and such a release
-// is trusted without a recount.
+// The marker holds the 40- (or 64-) hex rev on one line, nothing else, so
+// `cat current/.deployctl-rev` tells an operator (or a script) what runs.
+// The manifest holds key=value facts: counts, bytes, the tar stream's
+// length and sha256, the staging time. A release with a marker and no
+// manifest (as the example fleet lays out by hand) is accepted and trusted
+// without a recount.
 //
 // Activation points current at a release atomically: a symlink under a
 // temporary name, then rename(2) over current (mv -T), so a reader of

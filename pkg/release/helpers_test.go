@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/deployctl/deployctl/pkg/release"
+	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
 var (
@@ -104,8 +105,8 @@ func archiveOf(b []byte, calls *atomic.Int64) release.Archive {
 	}
 }
 
-// assertTree checks that root holds exactly entries (plus the marker and
-// the directories their paths imply), with contents, modes and links.
+// assertTree checks that root holds exactly entries (plus the marker
+// files and the directories their paths imply), with contents, modes and links.
 func assertTree(t testing.TB, root string, entries []entry) {
 	t.Helper()
 	want := map[string]bool{}
@@ -143,7 +144,7 @@ func assertTree(t testing.TB, root string, entries []entry) {
 	var extra []string
 	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		rel, _ := filepath.Rel(root, p)
-		if rel != "." && rel != release.MarkerName && !want[rel] {
+		if rel != "." && rel != release.MarkerName && rel != release.ManifestName && !want[rel] {
 			extra = append(extra, rel)
 		}
 		return nil
@@ -162,3 +163,9 @@ func exists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
 }
+
+// *sshx.Client and *sshx.Local are the Runners release is used with.
+var (
+	_ release.Runner = (*sshx.Client)(nil)
+	_ release.Runner = (*sshx.Local)(nil)
+)

@@ -16,6 +16,7 @@ const (
 	Damaged              // revs/<rev> exists but is not a complete, intact release
 )
 
+// String returns "absent", "staged" or "damaged".
 func (s State) String() string {
 	switch s {
 	case Absent:
@@ -43,59 +44,64 @@ printf 'current %s\n' "$link"
 if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then echo notdir; exit 0; fi
 if [ ! -e "$d" ]; then echo absent; exit 0; fi
 if [ ! -f "$d/` + MarkerName + `" ]; then echo nomarker; exit 0; fi
-echo marker
-cat "$d/` + MarkerName + `"
+first=
+IFS= read -r first < "$d/` + MarkerName + `" || true
+printf 'marker %s\n' "$first"
+if [ -f "$d/` + ManifestName + `" ]; then echo manifest; cat "$d/` + ManifestName + `"; else echo nomanifest; fi
 `
 
 // Inspect reports whether rev is staged on r's host: revs/<rev> exists,
-// its marker names rev, and its tree shows the counts the marker records
-// (a tree listing, no file is read).
+// its marker names rev, and its tree shows the counts its manifest
+// records (a tree listing; no file is read). A release with a marker but
+// no manifest (laid out by hand or by the example fleet) is trusted.
 func Inspect(ctx context.Context, r Runner, l Layout, rev string) (Status, error) {
 	if err := check(l, rev); err != nil {
 		return Status{}, err
 	}
 	out, err := r.Run(ctx, nil, sh(inspectScript, l.Release(rev), l.Current())...)
 	if err != nil {
-		return Status{}, fmt.Errorf("inspect %s: %w", rev, err)
+		return Status{}, fmt.Errorf("inspect %s: %w", short(rev), err)
 	}
-	lines := strings.SplitN(string(out), "\n", 3)
+	lines := strings.SplitN(string(out), "\n", 4)
 	if len(lines) < 2 || !strings.HasPrefix(lines[0], "current ") {
-		return Status{}, fmt.Errorf("inspect %s: unexpected output %q", rev, out)
+		return Status{}, fmt.Errorf("inspect %s: unexpected output %q", short(rev), out)
 	}
 	var st Status
 	if cur, err := revFromLink(strings.TrimPrefix(lines[0], "current ")); err == nil && cur == rev {
 		st.Current = true
 	}
-	switch lines[1] {
-	case "absent":
+	switch {
+	case lines[1] == "absent":
 		st.State = Absent
 		return st, nil
-	case "notdir":
+	case lines[1] == "notdir":
 		return damaged(st, "not a directory"), nil
-	case "nomarker":
+	case lines[1] == "nomarker":
 		return damaged(st, "no "+MarkerName+" (an interrupted or foreign copy)"), nil
-	case "marker":
-	default:
-		return Status{}, fmt.Errorf("inspect %s: unexpected output %q", rev, out)
+	case !strings.HasPrefix(lines[1], "marker ") || len(lines) < 3:
+		return Status{}, fmt.Errorf("inspect %s: unexpected output %q", short(rev), out)
 	}
-	rest := ""
-	if len(lines) == 3 {
-		rest = lines[2]
-	}
-	m, err := parseMarker(rest)
-	if err != nil {
+	var m Marker
+	if m.Rev, err = parseRev(strings.TrimPrefix(lines[1], "marker ")); err != nil {
 		return damaged(st, err.Error()), nil
 	}
 	if m.Rev != rev {
 		return damaged(st, fmt.Sprintf("marker names rev %s", m.Rev)), nil
 	}
-	if m.Manifest != nil {
+	if lines[2] == "manifest" {
+		rest := ""
+		if len(lines) == 4 {
+			rest = lines[3]
+		}
+		if m.Manifest, m.StagedAt, err = parseManifest(rest); err != nil {
+			return damaged(st, err.Error()), nil
+		}
 		got, err := listTree(ctx, r, l.Release(rev))
 		if err != nil {
-			return Status{}, fmt.Errorf("inspect %s: %w", rev, err)
+			return Status{}, fmt.Errorf("inspect %s: %w", short(rev), err)
 		}
 		if got != m.Manifest.Counts {
-			return damaged(st, fmt.Sprintf("files changed since staging: tree has %s, marker records %s", got, m.Manifest.Counts)), nil
+			return damaged(st, fmt.Sprintf("files changed since staging: tree has %s, manifest records %s", got, m.Manifest.Counts)), nil
 		}
 	}
 	st.State = Staged

@@ -10,7 +10,8 @@ import (
 
 // Names inside the layout.
 const (
-	MarkerName    = ".deployctl-rev"
+	MarkerName    = ".deployctl-rev"      // the rev, one line: written last, the sign of a complete release
+	ManifestName  = ".deployctl-manifest" // counts and checksum of what was staged
 	CurrentName   = "current"
 	RevsDir       = "revs"
 	PartialSuffix = ".partial"

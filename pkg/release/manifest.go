@@ -29,6 +29,7 @@ type Counts struct {
 	Other    int // devices, fifos
 }
 
+// String lists the counts for messages.
 func (c Counts) String() string {
 	return fmt.Sprintf("%d files, %d bytes, %d dirs, %d symlinks, %d other", c.Files, c.Bytes, c.Dirs, c.Symlinks, c.Other)
 }
@@ -105,7 +106,7 @@ func (m *manifestWriter) parse(r *io.PipeReader) {
 			m.err = err
 			return
 		}
-		if name == "" || name == MarkerName {
+		if name == "" || name == MarkerName || name == ManifestName {
 			continue // the root; a marker in the repo is replaced by ours
 		}
 		for d := path.Dir(name); d != "."; d = path.Dir(d) {
@@ -162,9 +163,10 @@ func cleanMember(name string) (string, error) {
 
 // listArgv lists dir's tree the way GNU tar would archive it, without
 // reading any file (tar skips file contents when the archive is
-// /dev/null), one `ls -l`-like line per entry, the marker left out.
+// /dev/null), one `ls -l`-like line per entry, the marker files left out.
 func listArgv(dir string) []string {
-	return []string{"tar", "-C", dir, "--numeric-owner", "--anchored", "--exclude=./" + MarkerName, "-cvvf", "/dev/null", "."}
+	return []string{"tar", "-C", dir, "--numeric-owner", "--anchored",
+		"--exclude=./" + MarkerName, "--exclude=./" + ManifestName, "-cvvf", "/dev/null", "."}
 }
 
 // listCounter counts the lines of a tar -cvv listing written to it.

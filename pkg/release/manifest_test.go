@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestManifestWriter(t *testing.T) {
@@ -25,7 +26,7 @@ func TestManifestWriter(t *testing.T) {
 			Counts{Files: 1, Bytes: 1, Dirs: 1}, ""},
 		{"symlink, hard link, fifo", []hdr{{"f", tar.TypeReg, "12345"}, {"l", tar.TypeSymlink, ""}, {"h", tar.TypeLink, ""}, {"p", tar.TypeFifo, ""}},
 			Counts{Files: 2, Bytes: 5, Symlinks: 1, Other: 1}, ""},
-		{"a marker in the repo is ours to replace", []hdr{{MarkerName, tar.TypeReg, "zzz"}, {"sub/" + MarkerName, tar.TypeReg, "y"}},
+		{"marker files in the repo are ours to replace", []hdr{{MarkerName, tar.TypeReg, "zzz"}, {ManifestName, tar.TypeReg, "q"}, {"sub/" + MarkerName, tar.TypeReg, "y"}},
 			Counts{Files: 1, Bytes: 1, Dirs: 1}, ""},
 		{"same path twice: last wins", []hdr{{"f", tar.TypeReg, "long content"}, {"./f", tar.TypeReg, "s"}},
 			Counts{Files: 1, Bytes: 1}, ""},
@@ -118,32 +119,46 @@ func TestListCounter(t *testing.T) {
 	}
 }
 
-func TestMarker(t *testing.T) {
+func TestMarkerFiles(t *testing.T) {
 	rev := strings.Repeat("f", 40)
-	full := Marker{Rev: rev, Manifest: &Manifest{Counts: Counts{Files: 3, Bytes: 10, Dirs: 1, Symlinks: 1}, TarBytes: 2048, TarSHA256: strings.Repeat("0", 64)}}
+	for text, ok := range map[string]bool{
+		rev + "\n":           true,
+		rev:                  true, // no newline, as a hand-made marker may be
+		rev + "\nmore\n":     true, // only the first line counts
+		"  " + rev + "  \n":  true,
+		"":                   false,
+		"main\n":             false,
+		strings.ToUpper(rev): false,
+	} {
+		got, err := parseRev(text)
+		if (err == nil) != ok || (ok && got != rev) {
+			t.Errorf("parseRev(%q) = %q, %v", text, got, err)
+		}
+	}
+
+	staged := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	full := Marker{Rev: rev, StagedAt: staged, Manifest: &Manifest{
+		Counts: Counts{Files: 3, Bytes: 10, Dirs: 1, Symlinks: 1}, TarBytes: 2048, TarSHA256: strings.Repeat("0", 64)}}
 	tests := []struct {
 		name    string
 		text    string
-		want    Marker
+		want    *Manifest
 		wantErr bool
 	}{
-		{"round trip", full.encode(), full, false},
-		{"rev only, as the example fleet writes", rev + "\n", Marker{Rev: rev}, false},
-		{"rev only without newline", rev, Marker{Rev: rev}, false},
-		{"incomplete counts: rev only", rev + "\nfiles=3\n", Marker{Rev: rev}, false},
-		{"unknown keys ignored", strings.Replace(full.encode(), "files=3", "files=3\nfuture=x", 1), full, false},
-		{"empty", "", Marker{}, true},
-		{"not a rev", "main\n", Marker{}, true},
+		{"round trip", full.encodeManifest(), full.Manifest, false},
+		{"unknown keys ignored", "future=x\n" + full.encodeManifest(), full.Manifest, false},
+		{"missing count", "files=3\n", nil, true},
+		{"negative count", strings.Replace(full.encodeManifest(), "files=3", "files=-3", 1), nil, true},
+		{"empty", "", nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseMarker(tt.text)
+			got, at, err := parseManifest(tt.text)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v", err)
 			}
-			if got.Rev != tt.want.Rev || (got.Manifest == nil) != (tt.want.Manifest == nil) ||
-				(got.Manifest != nil && *got.Manifest != *tt.want.Manifest) {
-				t.Fatalf("got %+v %+v, want %+v %+v", got, got.Manifest, tt.want, tt.want.Manifest)
+			if tt.want != nil && (*got != *tt.want || !at.Equal(staged)) {
+				t.Fatalf("got %+v at %v, want %+v at %v", got, at, tt.want, staged)
 			}
 		})
 	}

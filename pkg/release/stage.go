@@ -111,7 +111,7 @@ func stage(ctx context.Context, r Runner, l Layout, rev string, st *Status, src 
 		return res, err
 	}
 	marker := Marker{Rev: rev, Manifest: &m, StagedAt: time.Now()}
-	if _, err := r.Run(ctx, strings.NewReader(marker.encode()), sh(finalizeScript, l.Partial(rev), l.Release(rev))...); err != nil {
+	if _, err := r.Run(ctx, strings.NewReader(marker.encodeManifest()), sh(finalizeScript, l.Partial(rev), l.Release(rev), rev)...); err != nil {
 		removePartial(ctx, r, l, rev)
 		return res, fmt.Errorf("finalize: %w", err)
 	}
@@ -136,11 +136,14 @@ tar -x --no-same-owner --preserve-permissions --delay-directory-restore -f - -C 
 cat >/dev/null
 `
 
-// finalizeScript writes the marker (stdin) into the verified .partial and
-// renames it to revs/<rev>, setting a damaged earlier copy aside first.
+// finalizeScript writes the manifest (stdin), then the marker, into the
+// verified .partial and renames it to revs/<rev>, setting a damaged
+// earlier copy aside first.
 const finalizeScript = "# deployctl finalize\n" + rmtree + `set -eu
-p=$1 d=$2
-cat > "$p/` + MarkerName + `.tmp"
+p=$1 d=$2 rev=$3
+cat > "$p/` + ManifestName + `.tmp"
+mv -f "$p/` + ManifestName + `.tmp" "$p/` + ManifestName + `"
+printf '%s\n' "$rev" > "$p/` + MarkerName + `.tmp"
 mv -f "$p/` + MarkerName + `.tmp" "$p/` + MarkerName + `"
 if [ -e "$d" ] || [ -L "$d" ]; then
 	o="$d` + OldSuffix + `"

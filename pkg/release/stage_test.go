@@ -39,8 +39,12 @@ func TestStage(t *testing.T) {
 		}
 	}
 	marker, err := os.ReadFile(filepath.Join(l.Release(revA), release.MarkerName))
-	if err != nil || !strings.HasPrefix(string(marker), revA+"\nfiles=15\n") {
-		t.Fatalf("marker %q, %v", marker, err)
+	if err != nil || string(marker) != revA+"\n" {
+		t.Fatalf("marker %q, %v; want the rev alone", marker, err)
+	}
+	manifest, err := os.ReadFile(filepath.Join(l.Release(revA), release.ManifestName))
+	if err != nil || !strings.HasPrefix(string(manifest), "files=15\nbytes=") || !strings.Contains(string(manifest), "tar_sha256=") {
+		t.Fatalf("manifest %q, %v", manifest, err)
 	}
 
 	// Staged and intact: nothing is sent, the archive is not even made.
@@ -90,6 +94,12 @@ func TestStageRecovers(t *testing.T) {
 		{"marker for another rev", func(t *testing.T, l release.Layout) {
 			mkdirs(t, l.Release(revA))
 			write(t, filepath.Join(l.Release(revA), release.MarkerName), revB+"\n")
+		}, true},
+		{"manifest corrupted", func(t *testing.T, l release.Layout) {
+			if _, err := release.Stage(ctx, r, l, revA, archiveOf(stream, nil)); err != nil {
+				t.Fatal(err)
+			}
+			write(t, filepath.Join(l.Release(revA), release.ManifestName), "files=x\n")
 		}, true},
 		{"a leftover .old", func(t *testing.T, l release.Layout) {
 			mkdirs(t, l.Release(revA))

@@ -147,4 +147,3 @@ func triedFiles(files []string) string {
 	}
 	return strings.Join(files, ", ")
 }
-

@@ -39,7 +39,6 @@ type Client struct {
 	d        *dialer
 	sessions chan struct{} // semaphore of maxCommands
 	count    counters
-	sleep    func(context.Context, time.Duration) error
 
 	mu       sync.Mutex
 	cur      *conn
@@ -68,7 +67,6 @@ func dialClient(ctx context.Context, d *dialer, t Target) (*Client, error) {
 		ep:       ep,
 		d:        d,
 		sessions: make(chan struct{}, maxCommands),
-		sleep:    sleepCtx,
 	}
 	cn, err := d.dial(ctx, ep, 0, &c.count)
 	if err != nil {
@@ -156,12 +154,12 @@ func (c *Client) Stream(ctx context.Context, stdin io.Reader, stdout io.Writer, 
 
 	select {
 	case err := <-done:
+		stderr.flush()
 		select {
 		case serr := <-stdinFailed:
 			return c.fail(argv, fmt.Errorf("read stdin: %w", serr))
 		default:
 		}
-		stderr.flush()
 		return c.result(argv, err, cn, tail)
 	case <-ctx.Done():
 		stop(s, cn, stderr, done)
@@ -207,7 +205,15 @@ func (c *Client) result(argv []string, err error, cn *conn, tail *tailBuffer) er
 // reported its PID yet; stop waits for it within the grace.
 func stop(s *ssh.Session, cn *conn, stderr *pidWriter, done <-chan error) {
 	_ = s.Signal(ssh.SIGTERM)
-	pid := stderr.awaitPID(killGrace)
+	t := time.NewTimer(killGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-stderr.known:
+	case <-t.C:
+	}
+	pid := stderr.pid.Load()
 	killGroup(cn, pid, ssh.SIGTERM)
 	if waitFor(done, killGrace) {
 		return
@@ -323,7 +329,7 @@ func (c *Client) connection(ctx context.Context) (*conn, error) {
 	c.cur.close()
 	delay := backoffDelay(c.failures)
 	slog.Info("ssh connection dropped, re-dialling", "host", c.Host(), "after", delay)
-	if err := c.sleep(ctx, delay); err != nil {
+	if err := sleepCtx(ctx, delay); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConnLost, err)
 	}
 	cn, err := c.d.dial(ctx, c.ep, 0, &c.count)

@@ -86,8 +86,10 @@ func TestClientRun(t *testing.T) {
 		{name: "exit status and stderr tail", argv: []string{"sh", "-c", "echo partial; echo oops >&2; exit 3"}, want: "partial\n",
 			wantErr: func(t *testing.T, err error) {
 				var xe *sshx.ExitError
-				if !errors.As(err, &xe) || xe.Code != 3 || !strings.Contains(string(xe.Stderr), "oops") || xe.Host != "h1" {
-					t.Fatalf("err = %#v, want ExitError code 3 with stderr oops from h1", err)
+				// The stderr tail is the command's own: the PID line the
+				// remote shell reports is taken out.
+				if !errors.As(err, &xe) || xe.Code != 3 || string(xe.Stderr) != "oops\n" || xe.Host != "h1" {
+					t.Fatalf("err = %#v, want ExitError code 3 with stderr \"oops\\n\" from h1", err)
 				}
 				if !strings.Contains(err.Error(), "h1") || !strings.Contains(err.Error(), "exit status 3") {
 					t.Fatalf("message %q does not name host and status", err)
@@ -331,6 +333,17 @@ func TestHostKeyVerification(t *testing.T) {
 	}
 }
 
+func TestAuthRefused(t *testing.T) {
+	f := sshdtest.StartFleet(t, 1)
+	cfg := fleetConfig(t, f)
+	stranger := sshdtest.NewKey(t, t.TempDir(), "stranger", "")
+	cfg.IdentityFiles = sshx.Paths{stranger.File}
+	_, err := sshx.Dial(context.Background(), cfg, target(f.Servers[0]))
+	if err == nil || !strings.Contains(err.Error(), "authentication refused") || !strings.Contains(err.Error(), stranger.File) {
+		t.Fatalf("err = %v, want authentication refused naming %s", err, stranger.File)
+	}
+}
+
 func TestDialNoAnswerFailsWithinBound(t *testing.T) {
 	f := sshdtest.StartFleet(t, 1)
 	// A listener that accepts and never says a word: TCP connects, the
@@ -408,7 +421,8 @@ func TestEncryptedKey(t *testing.T) {
 }
 
 func TestProxyJump(t *testing.T) {
-	f := sshdtest.StartFleet(t, 2)
+	// DEBUG1 makes the bastion log the channels it forwards.
+	f := sshdtest.StartFleetWith(t, 2, sshdtest.Options{LogLevel: "DEBUG1"})
 	jump, web := f.Servers[0], f.Servers[1]
 	confFile := filepath.Join(t.TempDir(), "ssh_config")
 	conf := fmt.Sprintf(`Host web

@@ -135,14 +135,6 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// ParallelOrDefault is the fan-out bound c asks for.
-func (c Config) ParallelOrDefault() int {
-	if c.Parallel <= 0 {
-		return DefaultParallel
-	}
-	return c.Parallel
-}
-
 func homeDir() string {
 	if h, err := os.UserHomeDir(); err == nil {
 		return h

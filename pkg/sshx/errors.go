@@ -43,6 +43,7 @@ type ExitError struct {
 	Stderr []byte // the last bytes of stderr (see StderrTail)
 }
 
+// Error says which host and command failed, how, and the stderr tail.
 func (e *ExitError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s: ", e.Host, shortArgv(e.Argv))

@@ -28,6 +28,7 @@ type HostKeyError struct {
 	Err         error
 }
 
+// Error names the host, its address and the fingerprints involved.
 func (e *HostKeyError) Error() string {
 	where := fmt.Sprintf("host %s (%s)", e.Host, e.Address)
 	offered := e.KeyType + " " + e.Fingerprint
@@ -42,6 +43,8 @@ func (e *HostKeyError) Error() string {
 		where, e.Err, offered, strings.Join(e.Files, ", "))
 }
 
+// Unwrap returns the sentinel (ErrUnknownHostKey, ErrHostKeyChanged or
+// ErrHostKeyRevoked).
 func (e *HostKeyError) Unwrap() error { return e.Err }
 
 // knownHostsMu serialises accept-new appends within this process.

@@ -17,8 +17,12 @@ var ErrEmptyArgv = errors.New("empty argv")
 // shell's `sh -c` hands the program exactly argv back. It is the only
 // function that builds a remote command line.
 //
-// Every argument is single-quoted, with an embedded ' written as '\''
-// (single quotes keep every other byte literal, non-UTF-8 included). An
+// Every argument is single-quoted; an embedded single quote closes the
+// quotes, adds an escaped quote and reopens them:
+//
+//	it's  ->  'it'\''s'
+//
+// Single quotes keep every other byte literal, non-UTF-8 included. An
 // argument made only of characters no shell treats specially is left bare
 // for readable logs, except the first, which is always quoted so that a
 // word like "if" or "A=b" is never taken for a keyword or an assignment.

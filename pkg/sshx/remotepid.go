@@ -5,7 +5,6 @@ import (
 	"io"
 	"strconv"
 	"sync/atomic"
-	"time"
 )
 
 // pidMarker starts the line on which the remote shell reports its PID on
@@ -45,18 +44,6 @@ type pidWriter struct {
 
 func newPIDWriter(w io.Writer) *pidWriter {
 	return &pidWriter{w: w, known: make(chan struct{})}
-}
-
-// awaitPID returns the remote PID, waiting up to d for the line that
-// reports it (0 if it does not come).
-func (p *pidWriter) awaitPID(d time.Duration) int64 {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-p.known:
-	case <-t.C:
-	}
-	return p.pid.Load()
 }
 
 // stopSearch passes everything on from now on.

@@ -30,7 +30,8 @@ func TestPIDWriter(t *testing.T) {
 				}
 			}
 			p.flush()
-			if got := p.awaitPID(time.Millisecond); got != tt.pid {
+			<-p.known
+			if got := p.pid.Load(); got != tt.pid {
 				t.Errorf("pid = %d, want %d", got, tt.pid)
 			}
 			if out.String() != tt.rest {
@@ -43,7 +44,12 @@ func TestPIDWriter(t *testing.T) {
 	p := newPIDWriter(&out)
 	big := bytes.Repeat([]byte("x"), pidScanLimit+1)
 	p.Write(big)
-	if out.Len() != len(big) || p.awaitPID(time.Millisecond) != 0 {
+	select {
+	case <-p.known:
+	default:
+		t.Fatal("search not over after pidScanLimit bytes")
+	}
+	if out.Len() != len(big) || p.pid.Load() != 0 {
 		t.Fatalf("flood: passed %d bytes", out.Len())
 	}
 }

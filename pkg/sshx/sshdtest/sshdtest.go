@@ -11,6 +11,7 @@ package sshdtest
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"net"
 	"os"
@@ -100,6 +101,9 @@ type Options struct {
 	AuthorizedKeys []string // authorized_keys lines
 	ExtraConfig    []string // more sshd_config lines
 	HostKey        *Key     // reuse this host key instead of generating one
+	// LogLevel is sshd's LogLevel, default VERBOSE. At DEBUG levels sshd
+	// also writes debug lines into every session's stderr.
+	LogLevel string
 }
 
 // Start runs an sshd for t on ip (127.0.1.N) and a free port, and stops
@@ -140,7 +144,7 @@ func Start(t testing.TB, name, ip string, opts Options) *Server {
 		"UseDNS no",
 		"PrintMotd no",
 		"MaxStartups 100:30:200",
-		"LogLevel DEBUG1",
+		"LogLevel " + cmp.Or(opts.LogLevel, "VERBOSE"),
 		// Debian's bash sources ~/.bashrc when sshd runs it, unless it is
 		// already a nested shell. A developer's root .bashrc (pyenv, nvm)
 		// can take 100ms+ per command, which would swamp what the tests
@@ -225,13 +229,6 @@ func (s *Server) Stop() {
 	}
 }
 
-// Restart starts sshd again on the same address with the same keys.
-func (s *Server) Restart(t testing.TB) {
-	t.Helper()
-	s.Stop()
-	s.start(t)
-}
-
 // LogText returns what sshd has logged so far.
 func (s *Server) LogText() string {
 	b, _ := os.ReadFile(s.Log)
@@ -268,6 +265,12 @@ type Fleet struct {
 
 // StartFleet starts n servers (n <= 250), names h1..hn.
 func StartFleet(t testing.TB, n int) *Fleet {
+	return StartFleetWith(t, n, Options{})
+}
+
+// StartFleetWith is StartFleet with opts for every server (the fleet's
+// client key is added to opts.AuthorizedKeys).
+func StartFleetWith(t testing.TB, n int, opts Options) *Fleet {
 	t.Helper()
 	Require(t)
 	if n < 1 || n > 250 {
@@ -277,7 +280,9 @@ func StartFleet(t testing.TB, n int) *Fleet {
 	f := &Fleet{Dir: dir, Key: NewKey(t, dir, "id_ed25519", ""), KnownHosts: filepath.Join(dir, "known_hosts")}
 	var lines []string
 	for i := 1; i <= n; i++ {
-		s := Start(t, fmt.Sprintf("h%d", i), fmt.Sprintf("127.0.1.%d", i), Options{AuthorizedKeys: []string{f.Key.PublicKey}})
+		o := opts
+		o.AuthorizedKeys = append([]string{f.Key.PublicKey}, opts.AuthorizedKeys...)
+		s := Start(t, fmt.Sprintf("h%d", i), fmt.Sprintf("127.0.1.%d", i), o)
 		f.Servers = append(f.Servers, s)
 		lines = append(lines, s.KnownHostsLine())
 	}
