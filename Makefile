@@ -8,7 +8,7 @@ BIN       := bin/deployctl
 N         ?= 3
 TEST_TIMEOUT ?= 14m
 
-.PHONY: all build test unit lint bench deps fleet-up fleet-down fleet-status clean
+.PHONY: all build test unit lint bench deps demo fleet-up fleet-down fleet-status clean
 
 all: build
 
@@ -16,7 +16,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/deployctl
 
 # deps installs the Debian packages the integration tests and the fleet use
-# (openssh-server, haproxy, etcd, prometheus, wrk). Needs root when any is missing.
+# (openssh-server, haproxy, etcd, prometheus). Needs root when any is missing.
 deps:
 	bash testdata/fleet/install-deps.sh
 
@@ -24,7 +24,8 @@ deps:
 # sshd, HAProxy, etcd and Prometheus started by the tests themselves.
 test: deps
 	CGO_ENABLED=0 $(GO) build ./...
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) vet ./... ./testdata/fleet/...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./... ./testdata/fleet/...
 
 # unit runs only the fast tests (no fleet, no real servers).
 unit:
@@ -36,6 +37,11 @@ lint:
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -timeout 20m ./...
+
+# demo brings up a local fleet, rolls out a good tag, then a bad one that is
+# rolled back automatically, and brings the fleet down.
+demo: deps
+	bash testdata/demo.sh
 
 fleet-up: deps
 	bash testdata/fleet/fleet.sh up $(N)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/deployctl/deployctl/inventory"
+	"github.com/deployctl/deployctl/pkg/configset"
 	"github.com/deployctl/deployctl/pkg/pool"
 )
 
@@ -22,6 +23,9 @@ type Engine struct {
 	Pool     Pooler
 	Releases Releaser
 	Checks   Checker
+	// Configs ships and links rendered configuration; nil when the
+	// environment deploys no config files.
+	Configs Configurer
 	// Archive writes the tree of rev as a tar stream (gitsrc).
 	Archive func(ctx context.Context, rev string, w io.Writer) error
 	Events  Sink
@@ -30,6 +34,8 @@ type Engine struct {
 	// holds depooled changes, with what Repool needs to restore them, so a
 	// crashed rollout's hosts can be repooled by the next process (abort).
 	OnHeld func(map[string]pool.Prior)
+
+	opts Options // of the run in progress
 
 	mu      sync.Mutex
 	priors  map[string]pool.Prior // hosts this rollout depooled and has not repooled yet
@@ -47,6 +53,21 @@ type Options struct {
 	// Rollback marks a deliberate return (deployctl rollback): the same
 	// pipeline, reported as a rollback.
 	Rollback bool
+
+	// Configs is each host's rendered configuration for this rollout; nil
+	// when the environment deploys no config files.
+	Configs map[string]*configset.Set
+	// LastGoodConfigs is each host's config version to return to.
+	LastGoodConfigs map[string]string
+	// ConfigOnly keeps the code (Rev is the last good rev) and changes
+	// configuration; with Reload the service is reloaded, not restarted.
+	ConfigOnly bool
+	Reload     bool
+	// ConfigVersion names this rollout's configuration, for hooks.
+	ConfigVersion string
+	// NoRollback, when set, says why returning to last good is refused
+	// (the schema guard): a failed host is then left depooled and named.
+	NoRollback string
 }
 
 // Outcome says how a rollout ended.

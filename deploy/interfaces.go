@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/deployctl/deployctl/checks"
+	"github.com/deployctl/deployctl/pkg/configset"
 	"github.com/deployctl/deployctl/pkg/pool"
 )
 
@@ -58,4 +59,20 @@ type Checker interface {
 	Run(ctx context.Context, stage checks.Stage, host string, r Runner, b *checks.Baseline) []checks.Result
 	// Has reports whether any check runs in stage.
 	Has(stage checks.Stage) bool
+}
+
+// Configurer puts rendered configuration in place on a host (pkg/configset
+// through NewConfigs).
+type Configurer interface {
+	// Ship puts the set in configs/<version>/, sending nothing when it is
+	// already there intact.
+	Ship(ctx context.Context, r Runner, set *configset.Set) (int64, error)
+	// Link points every file's path at set's version, atomically.
+	Link(ctx context.Context, r Runner, set *configset.Set) error
+	// LinkVersion links a version already on the host (rollback).
+	LinkVersion(ctx context.Context, r Runner, version string) error
+	// Current returns the linked version ("" when none).
+	Current(ctx context.Context, r Runner) (string, error)
+	// Prune removes old versions, never the current or protected ones.
+	Prune(ctx context.Context, r Runner, keep int, protect ...string) error
 }

@@ -28,6 +28,12 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 	if err != nil {
 		return &hostError{Host: host, Step: StepDepool, Err: fmt.Errorf("connect: %w", err)}
 	}
+	facts := e.facts(host, rev)
+	if !rollback {
+		if err := e.runHooks(ctx, "before_host", e.Env.Hooks.BeforeHost, facts); err != nil {
+			return &hostError{Host: host, Step: StepDepool, Err: err}
+		}
+	}
 	prior, held := e.takePrior(host)
 	if !held {
 		if err := e.step(ctx, host, rev, StepDepool, func(ctx context.Context) (string, error) {
@@ -58,6 +64,9 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 			return "", fmt.Errorf("before stop: %w", err)
 		}
 		e.markTouched(host)
+		if e.opts.Reload {
+			return "reload: the service keeps running", nil
+		}
 		return e.service(ctx, r, host, rev, "stop", e.Env.Service.StopTimeout)
 	}); err != nil {
 		return err
@@ -65,11 +74,14 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 	if err := e.step(ctx, host, rev, StepActivate, func(ctx context.Context) (string, error) {
 		ctx, cancel := context.WithTimeout(ctx, activateTimeout)
 		defer cancel()
-		return e.Env.ReleaseDir(rev), e.Releases.Activate(ctx, r, rev)
+		return e.activate(ctx, r, host, rev, rollback)
 	}); err != nil {
 		return err
 	}
 	if err := e.step(ctx, host, rev, StepStart, func(ctx context.Context) (string, error) {
+		if e.opts.Reload {
+			return e.service(ctx, r, host, rev, "reload", e.Env.Service.StartTimeout)
+		}
 		return e.service(ctx, r, host, rev, "start", e.Env.Service.StartTimeout)
 	}); err != nil {
 		return err
@@ -99,12 +111,54 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 	}); err != nil {
 		return err
 	}
-	if rollback || !e.Checks.Has(checks.StagePooled) && e.Env.Rollout.MinHealthyTime == 0 {
+	if rollback {
 		return nil
 	}
-	return e.step(ctx, host, rev, StepChecksPooled, func(ctx context.Context) (string, error) {
-		return e.soak(ctx, host, r, baseline)
-	})
+	if e.Checks.Has(checks.StagePooled) || e.Env.Rollout.MinHealthyTime > 0 {
+		if err := e.step(ctx, host, rev, StepChecksPooled, func(ctx context.Context) (string, error) {
+			return e.soak(ctx, host, r, baseline)
+		}); err != nil {
+			return err
+		}
+	}
+	if err := e.runHooks(ctx, "after_host", e.Env.Hooks.AfterHost, facts); err != nil {
+		return &hostError{Host: host, Step: StepChecksPooled, Err: err}
+	}
+	return nil
+}
+
+func (e *Engine) facts(host, rev string) Facts {
+	return Facts{Env: e.Env.Name, Ref: e.opts.Ref, Rev: rev, ConfigVersion: e.opts.ConfigVersion, Host: host}
+}
+
+// activate switches the host's code to rev and its configuration to this
+// rollout's set (or, in a rollback, to its last good version).
+func (e *Engine) activate(ctx context.Context, r Runner, host, rev string, rollback bool) (string, error) {
+	if err := e.Releases.Activate(ctx, r, rev); err != nil {
+		return "", err
+	}
+	detail := e.Env.ReleaseDir(rev)
+	if e.Configs == nil {
+		return detail, nil
+	}
+	if rollback {
+		v := e.opts.LastGoodConfigs[host]
+		if v == "" {
+			return detail + "; config: no last good version to restore", nil
+		}
+		if err := e.Configs.LinkVersion(ctx, r, v); err != nil {
+			return "", fmt.Errorf("config %s: %w", v, err)
+		}
+		return detail + "; config " + v, nil
+	}
+	set := e.opts.Configs[host]
+	if set == nil {
+		return detail, nil
+	}
+	if err := e.Configs.Link(ctx, r, set); err != nil {
+		return "", fmt.Errorf("config %s: %w", set.Version, err)
+	}
+	return detail + "; config " + set.Version, nil
 }
 
 // soak runs the pooled checks until they have held for min_healthy_time

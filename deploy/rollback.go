@@ -36,6 +36,19 @@ func (e *Engine) rollbackAll(ctx, rbctx context.Context, res *Result, cause erro
 	}
 	// Hosts depooled but never stopped go back into the pool as they were.
 	e.repoolUntouched(rbctx, changed)
+	if why := e.opts.NoRollback; why != "" && len(order) > 0 {
+		// The schema guard: the old code cannot run on the new schema. The
+		// failed host stays out; the others keep serving the new rev.
+		res.LeftDepooled = []string{order[0]}
+		res.Outcome = OutcomeRollbackFailed
+		if _, held := e.takePrior(order[0]); !held {
+			if p, err := e.Pool.Depool(rbctx, order[0]); err == nil {
+				e.setPrior(order[0], p)
+			}
+		}
+		e.emit(Event{Type: EventPhase, Phase: "rollback", Status: StatusFail, Message: why})
+		return res, fmt.Errorf("%w: %s failed at %s (%s); %s; %s is left depooled", ErrRollbackFailed, res.FailedHost, res.FailedStep, res.Reason, why, order[0])
+	}
 
 	e.emit(Event{Type: EventPhase, Phase: "rollback", Status: StatusStart, Rev: res.LastGood, Message: fmt.Sprintf("%s failed at %s: returning %v to %s", res.FailedHost, res.FailedStep, order, short(res.LastGood))})
 	for _, h := range order {
@@ -129,8 +142,9 @@ func (e *Engine) restore(ctx context.Context, host, lastGood string) error {
 // Restore returns every host of hosts that is not on lastGood to it, and
 // every host a crashed rollout left depooled (see Hold): the work of
 // `deployctl abort` when no process holds the rollout any more.
-func (e *Engine) Restore(ctx context.Context, lastGood string, hosts []string) (*Result, error) {
+func (e *Engine) Restore(ctx context.Context, lastGood string, lastGoodConfigs map[string]string, hosts []string) (*Result, error) {
 	start := time.Now()
+	e.opts = Options{Rev: lastGood, LastGood: lastGood, LastGoodConfigs: lastGoodConfigs}
 	res := &Result{Rev: lastGood, LastGood: lastGood}
 	defer func() { res.Duration = time.Since(start) }()
 	if lastGood == "" {

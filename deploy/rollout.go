@@ -29,6 +29,7 @@ func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (*Result, error)
 	e.mu.Lock()
 	e.priors = map[string]pool.Prior{}
 	e.touched = nil
+	e.opts = o
 	e.mu.Unlock()
 	ctx, cancel := context.WithTimeoutCause(ctx, e.Env.Rollout.ProgressDeadline, errProgressDeadline)
 	defer cancel()
@@ -56,10 +57,22 @@ func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (*Result, error)
 		res.Outcome, res.Reason = OutcomeFailed, err.Error()
 		return res, err
 	}
+	if err := e.shipConfigs(ctx); err != nil {
+		res.Outcome, res.Reason = OutcomeFailed, err.Error()
+		return res, err
+	}
+
+	if err := e.runHooks(ctx, "before_rollout", e.Env.Hooks.BeforeRollout, e.facts("", o.Rev)); err != nil {
+		res.Outcome, res.Reason = OutcomeFailed, err.Error()
+		return res, fmt.Errorf("nothing changed: %w", err)
+	}
 
 	e.emit(Event{Type: EventPhase, Phase: "promote", Status: StatusStart, Rev: o.Rev})
 	err = e.promote(ctx, o, res)
 	if err == nil {
+		if herr := e.runHooks(rbctx, "after_rollout", e.Env.Hooks.AfterRollout, e.facts("", o.Rev)); herr != nil {
+			e.emit(Event{Type: EventInfo, Phase: "finalize", Status: StatusFail, Error: herr.Error(), Message: "after_rollout hook failed; the rollout itself is done"})
+		}
 		e.prune(rbctx, o.Rev, res.LastGood)
 		res.Outcome = OutcomeDone
 		if len(res.Tolerated) > 0 || len(res.LeftDepooled) > 0 {
@@ -72,7 +85,13 @@ func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (*Result, error)
 		}
 		return res, nil
 	}
-	return e.rollbackAll(ctx, rbctx, res, err)
+	res, err = e.rollbackAll(ctx, rbctx, res, err)
+	f := e.facts(res.FailedHost, o.Rev)
+	f.Result = string(res.Outcome)
+	if herr := e.runHooks(rbctx, "on_failure", e.Env.Hooks.OnFailure, f); herr != nil {
+		e.emit(Event{Type: EventInfo, Phase: "rollback", Status: StatusFail, Error: herr.Error()})
+	}
+	return res, err
 }
 
 // promote runs the groups in order, batch by batch, with the canary wait

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -64,4 +65,51 @@ func (e *Engine) prune(ctx context.Context, protect ...string) {
 		}()
 	}
 	wg.Wait()
+}
+
+// shipConfigs puts every host's rendered configuration in place, in
+// parallel, before any host is touched.
+func (e *Engine) shipConfigs(ctx context.Context) error {
+	if e.Configs == nil || len(e.opts.Configs) == 0 {
+		return nil
+	}
+	start := time.Now()
+	e.emit(Event{Type: EventPhase, Phase: "stage-config", Status: StatusStart})
+	var (
+		mu   sync.Mutex
+		errs []error
+		sent int64
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, e.parallel())
+	)
+	for _, h := range e.Env.Hosts {
+		set := e.opts.Configs[h.Name]
+		if set == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r, err := e.Hosts.Runner(ctx, h.Name)
+			var n int64
+			if err == nil {
+				n, err = e.Configs.Ship(ctx, r, set)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			sent += n
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: config %s: %w", h.Name, set.Version, err))
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		e.emit(Event{Type: EventPhase, Phase: "stage-config", Status: StatusFail, Elapsed: time.Since(start), Error: err.Error()})
+		return fmt.Errorf("stage config: nothing changed: %w", err)
+	}
+	e.emit(Event{Type: EventPhase, Phase: "stage-config", Status: StatusOK, Elapsed: time.Since(start), Message: fmt.Sprintf("%d bytes sent", sent)})
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/deployctl/deployctl/checks"
+	"github.com/deployctl/deployctl/pkg/configset"
 	"github.com/deployctl/deployctl/pkg/pool"
 	"github.com/deployctl/deployctl/pkg/sshx"
 )
@@ -33,6 +34,13 @@ type Config struct {
 	Pool         pool.Config   `yaml:"pool"`
 	Checks       []checks.Spec `yaml:"checks"`
 	Rollout      Rollout       `yaml:"rollout"`
+	Hooks        Hooks         `yaml:"hooks"`
+	// Files is the configuration deployed with the code: templates in the
+	// source repo rendered per host (the "config:" section).
+	Files configset.Spec `yaml:"config"`
+	// SchemaVersionFile names a file in the repo holding the storage schema
+	// version (an integer) the code applies at start; see the schema guard.
+	SchemaVersionFile string `yaml:"schema_version_file"`
 
 	// Environments names the environments; each has its own file. Base only.
 	Environments map[string]EnvRef `yaml:"environments"`
@@ -80,6 +88,35 @@ type Rollout struct {
 	HealthyDeadline  time.Duration `yaml:"healthy_deadline"`  // depooled checks must pass within this
 	ProgressDeadline time.Duration `yaml:"progress_deadline"` // the whole rollout fails past this
 }
+
+// Hooks are argv commands run at named points of a rollout, each bounded
+// by its timeout, with the rollout's facts in DEPLOYCTL_* environment
+// variables. A failing before_rollout or before_host hook stops the rollout
+// before anything changes (on that host).
+type Hooks struct {
+	BeforeRollout []Hook `yaml:"before_rollout"` // once, before any host changes
+	BeforeHost    []Hook `yaml:"before_host"`    // per host, after depool, before stop
+	AfterHost     []Hook `yaml:"after_host"`     // per host, after its pooled checks
+	AfterRollout  []Hook `yaml:"after_rollout"`  // once, after every host is done
+	OnFailure     []Hook `yaml:"on_failure"`     // once, after a rollback
+}
+
+// DefaultHookTimeout bounds a hook that sets no timeout.
+const DefaultHookTimeout = 5 * time.Minute
+
+// Hook is one command. It runs on the deploy host, or over SSH on the host
+// named by Host; in before_host and after_host, Host "each" means the host
+// being deployed.
+type Hook struct {
+	Name    string        `yaml:"name"`
+	Argv    []string      `yaml:"argv"`
+	Host    string        `yaml:"host"`
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// HookOnEach is the Host of a per-host hook that runs on the host being
+// deployed.
+const HookOnEach = "each"
 
 // Host is one target machine.
 type Host struct {

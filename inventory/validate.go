@@ -51,6 +51,11 @@ func (e *Env) validate() []Problem {
 		names[chk.Name] = i
 	}
 	errs = append(errs, validateRollout(&c.Rollout)...)
+	errs = append(errs, field.Prefix("config", c.Files.Validate())...)
+	errs = append(errs, e.validateHooks()...)
+	if c.SchemaVersionFile != "" && (path.IsAbs(c.SchemaVersionFile) || strings.HasPrefix(path.Clean(c.SchemaVersionFile), "..")) {
+		add("schema_version_file", "%q must be a path inside the repository", c.SchemaVersionFile)
+	}
 	errs = append(errs, e.validateHosts()...)
 	if len(errs) == 0 {
 		errs = append(errs, e.validateTemplates()...)
@@ -97,6 +102,38 @@ func validateService(s *Service) []*field.Error {
 	}{{"stop_timeout", int64(s.StopTimeout)}, {"start_timeout", int64(s.StartTimeout)}, {"port_timeout", int64(s.PortTimeout)}} {
 		if d.v < 0 {
 			add(d.name, "must not be negative")
+		}
+	}
+	return errs
+}
+
+func (e *Env) validateHooks() []*field.Error {
+	var errs []*field.Error
+	for _, set := range []struct {
+		name    string
+		hooks   []Hook
+		perHost bool
+	}{
+		{"before_rollout", e.Hooks.BeforeRollout, false}, {"before_host", e.Hooks.BeforeHost, true},
+		{"after_host", e.Hooks.AfterHost, true}, {"after_rollout", e.Hooks.AfterRollout, false}, {"on_failure", e.Hooks.OnFailure, false},
+	} {
+		for i, h := range set.hooks {
+			p := fmt.Sprintf("hooks.%s[%d]", set.name, i)
+			if len(h.Argv) == 0 || strings.TrimSpace(h.Argv[0]) == "" {
+				errs = append(errs, field.Errorf(p+".argv", "required: the command to run, as an argv list"))
+			}
+			if h.Timeout < 0 {
+				errs = append(errs, field.Errorf(p+".timeout", "must not be negative"))
+			}
+			switch {
+			case h.Host == "":
+			case h.Host == HookOnEach && !set.perHost:
+				errs = append(errs, field.Errorf(p+".host", "%q only applies to before_host and after_host", HookOnEach))
+			case h.Host != HookOnEach:
+				if _, ok := e.Host(h.Host); !ok {
+					errs = append(errs, field.Errorf(p+".host", "unknown host %q", h.Host))
+				}
+			}
 		}
 	}
 	return errs

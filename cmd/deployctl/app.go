@@ -82,6 +82,7 @@ func (a *app) engine(sink deploy.Sink) *deploy.Engine {
 		Pool:     a.pool,
 		Releases: deploy.NewReleases(a.env, a.src),
 		Checks:   a.checks,
+		Configs:  deploy.NewConfigs(a.env),
 		Events:   sink,
 		Log:      a.g.log,
 	}

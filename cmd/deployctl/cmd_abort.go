@@ -133,8 +133,12 @@ func abortCrashed(ctx context.Context, g *GlobalOptions, a *app, opts AbortOptio
 		fmt.Fprintf(g.stderr, "rollout %s of %s by %s did not finish (phase %s, host %s, step %s); returning every host to %s\n",
 			st.Current.ID, st.Current.Ref, st.Current.By, st.Current.Phase, st.Current.Host, st.Current.Step, shortRev(good.Rev))
 	}
+	if st.Schema > good.Schema && good.Schema > 0 {
+		return fmt.Errorf("%w: last good %s has schema version %d, but %d is deployed; the storage will not go back. Commit a change raising %s to %d on top of %s and roll that out",
+			ErrSchema, shortRev(good.Rev), good.Schema, st.Schema, a.env.SchemaVersionFile, st.Schema, shortRev(good.Rev))
+	}
 	started := time.Now()
-	res, rerr := e.Restore(ctx, good.Rev, hosts)
+	res, rerr := e.Restore(ctx, good.Rev, good.Configs, hosts)
 	if res.Outcome == deploy.OutcomeDone {
 		st.Current = nil
 		st.Held = nil

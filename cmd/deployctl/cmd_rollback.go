@@ -46,5 +46,5 @@ func runRollback(ctx context.Context, g *GlobalOptions, opts RollbackOptions) er
 		ref = st.Previous.Rev
 	}
 	fmt.Fprintf(g.stderr, "rolling back to %s\n", ref)
-	return runRollout(ctx, g, opts.RolloutOptions, ref, true)
+	return runRollout(ctx, g, opts.RolloutOptions, request{Verb: "rollback", Ref: ref})
 }

@@ -27,23 +27,26 @@ const (
 
 // RolloutOptions are the flags of rollout (and rollback).
 type RolloutOptions struct {
-	Initial  bool
-	LockWait time.Duration
-	Message  string
-	Yes      bool
+	Initial           bool
+	LockWait          time.Duration
+	Message           string
+	Yes               bool
+	ConfigOnly        bool
+	AllowSchemaChange bool
 }
 
 func (o *RolloutOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.DurationVar(&o.LockWait, "lock-wait", DefaultLockWait, "wait this long for another deploy's lock before giving up (exit 5)")
 	f.StringVarP(&o.Message, "message", "m", "", "why: shown to anyone who finds the lock, and in history")
-	f.BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation (deployctl never prompts without a terminal)")
+	f.BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation (deployctl never prompts; accepted for CI scripts)")
+	f.BoolVar(&o.AllowSchemaChange, "allow-schema-change", false, "allow a rev that raises schema_version_file (a rollback below it will be refused)")
 }
 
 func newRolloutCommand(g *GlobalOptions) *cobra.Command {
 	var opts RolloutOptions
 	cmd := &cobra.Command{
-		Use:   "rollout <ref>",
+		Use:   "rollout <ref> | --config-only [<ref>]",
 		Short: "Roll <ref> out host by host; on any failure return every changed host to last good",
 		Long: `Lock the environment, resolve <ref> to one rev, check every host (preflight),
 stage the release everywhere, then take the hosts through the pipeline group by
@@ -58,28 +61,42 @@ there is none, and a host that fails is stopped and left depooled (exit 4).
 Interrupt (SIGINT, SIGTERM) or 'deployctl abort' from elsewhere: the rollout
 stops at the next step boundary and rolls back. A second interrupt stops the
 rollback too (exit 130), leaving the state recorded for 'deployctl abort'.` + exitStatusHelp,
-		Args: usageArgs(cobra.ExactArgs(1)),
+		Args: usageArgs(cobra.RangeArgs(0, 1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runRollout(cmd.Context(), g, opts, args[0], false)
+			req := request{Verb: "rollout", ConfigOnly: opts.ConfigOnly}
+			if len(args) == 1 {
+				req.Ref = args[0]
+			} else if !opts.ConfigOnly {
+				return usageErrorf("rollout needs a <ref> (only --config-only may omit it)")
+			}
+			return runRollout(cmd.Context(), g, opts, req)
 		},
 	}
 	opts.addFlags(cmd)
 	cmd.Flags().BoolVar(&opts.Initial, "initial", false, "first rollout of the environment: there is no last good to return to")
+	cmd.Flags().BoolVar(&opts.ConfigOnly, "config-only", false, "change configuration, keep the code: templates from <ref> (default: the last good rev)")
 	return cmd
 }
 
-// runRollout runs a rollout of ref (or, with rollback, a deliberate return
-// to ref) under the environment's lock.
-func runRollout(ctx context.Context, g *GlobalOptions, opts RolloutOptions, ref string, rollback bool) error {
+// request is what a rollout is asked to do.
+type request struct {
+	Verb       string // rollout, rollback, promote
+	Ref        string // what the user typed; "" with ConfigOnly means the last good rev
+	Rev        string // a pinned rev (promote); "" resolves Ref
+	ConfigOnly bool
+	// TemplateRev pins the config templates' rev (promote of a config-only
+	// deploy); "" means Ref's rev.
+	TemplateRev string
+}
+
+// runRollout runs a rollout under the environment's lock: code, config,
+// or both; a deliberate rollback; or a promoted replay.
+func runRollout(ctx context.Context, g *GlobalOptions, opts RolloutOptions, req request) error {
 	a, err := openApp(ctx, g, true)
 	if err != nil {
 		return err
 	}
-	verb := "rollout"
-	if rollback {
-		verb = "rollback"
-	}
-	lock, err := a.store.Lock(ctx, a.env.Name, a.owner(verb+" "+ref, opts.Message), lockWait(opts.LockWait))
+	lock, err := a.store.Lock(ctx, a.env.Name, a.owner(strings.TrimSpace(req.Verb+" "+req.Ref), opts.Message), lockWait(opts.LockWait))
 	if err != nil {
 		return err
 	}
@@ -95,7 +112,7 @@ func runRollout(ctx context.Context, g *GlobalOptions, opts RolloutOptions, ref 
 		return fmt.Errorf("rollout %s (%s %s, by %s) did not finish: its hosts may be depooled or mixed; run 'deployctl abort --env %s' to return every host to last good first",
 			st.Current.ID, st.Current.Kind, st.Current.Ref, st.Current.By, a.env.Name)
 	}
-	rev, err := a.src.Resolve(ctx, ref)
+	d, err := prepareDeploy(ctx, a, st, opts, req)
 	if err != nil {
 		return err
 	}
@@ -114,7 +131,7 @@ func runRollout(ctx context.Context, g *GlobalOptions, opts RolloutOptions, ref 
 	defer printer.Close()
 
 	rec := &recorder{store: a.store, env: a.env.Name, st: st, log: g.log}
-	rec.st.Current = &state.Rollout{ID: id, Kind: state.KindCode, Ref: ref, Rev: rev, Started: time.Now(), By: lock.Owner, Phase: "preflight"}
+	rec.st.Current = &state.Rollout{ID: id, Kind: d.kind, Ref: d.ref, Rev: d.rev, ConfigVersion: d.configVersion, Started: time.Now(), By: lock.Owner, Phase: "preflight"}
 	if err := rec.save(); err != nil {
 		return err
 	}
@@ -128,19 +145,24 @@ func runRollout(ctx context.Context, g *GlobalOptions, opts RolloutOptions, ref 
 	e.OnHeld = rec.held
 
 	lastGood := st.LastGood.Rev
-	fmt.Fprintf(g.stderr, "%s %s (%s) to %s: %d hosts; last good %s; log %s\n", verb, ref, shortRev(rev), a.env.Name, len(a.env.Hosts), orNone(shortRev(lastGood)), a.store.LogPath(a.env.Name, id))
+	fmt.Fprintf(g.stderr, "%s %s (%s, %s) to %s: %d hosts; last good %s; log %s\n", req.Verb, d.ref, shortRev(d.rev), d.kind, a.env.Name, len(a.env.Hosts), orNone(shortRev(lastGood)), a.store.LogPath(a.env.Name, id))
 
 	work, rb, stop := interruptible(ctx, a.store, a.env.Name, g.stderr)
 	defer stop()
-	res, rerr := e.Rollout(work, rb, deploy.Options{Ref: ref, Rev: rev, LastGood: lastGood, Initial: opts.Initial, Rollback: rollback})
+	res, rerr := e.Rollout(work, rb, deploy.Options{
+		Ref: d.ref, Rev: d.rev, LastGood: lastGood, Initial: opts.Initial, Rollback: req.Verb == "rollback",
+		Configs: d.configs, LastGoodConfigs: st.LastGood.Configs, ConfigOnly: req.ConfigOnly,
+		Reload: req.ConfigOnly && a.env.Files.Reload && len(a.env.Service.Reload) > 0, ConfigVersion: d.configVersion,
+		NoRollback: d.noRollback,
+	})
 	if ab, ok := a.store.AbortRequested(a.env.Name); ok {
 		res.Reason = strings.TrimSpace(res.Reason + " (abort requested by " + ab.String() + ")")
 		a.store.ClearAbort(a.env.Name)
 	}
-	if err := rec.finish(res, id, lock.Owner, a.store.LogPath(a.env.Name, id)); err != nil {
+	if err := rec.finish(res, d, id, lock.Owner, a.store.LogPath(a.env.Name, id)); err != nil {
 		fmt.Fprintln(g.stderr, "deployctl: recording the result:", err)
 	}
-	printer.Summary(res, summaryText(verb, res))
+	printer.Summary(res, summaryText(req.Verb, res))
 	return rerr
 }
 
@@ -246,7 +268,7 @@ func (r *recorder) held(m map[string]pool.Prior) {
 
 // finish records the outcome: last good, history, and the end of Current
 // (kept when interrupted, so abort knows where it stopped).
-func (r *recorder) finish(res *deploy.Result, id string, by state.Owner, logPath string) error {
+func (r *recorder) finish(res *deploy.Result, d *deployment, id string, by state.Owner, logPath string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.st.Current
@@ -254,7 +276,11 @@ func (r *recorder) finish(res *deploy.Result, id string, by state.Owner, logPath
 		r.st.SetLastGood(state.Good{Rev: res.LastGood, At: c.Started}) // adopted from the hosts
 	}
 	if res.Outcome == deploy.OutcomeDone {
-		r.st.SetLastGood(state.Good{Rev: res.Rev, Ref: res.Ref, RolloutID: id, At: time.Now()})
+		r.st.SetLastGood(state.Good{Kind: d.kind, Rev: res.Rev, Ref: res.Ref, TemplateRev: d.templateRev, RolloutID: id, At: time.Now(),
+			ConfigVersion: d.configVersion, Configs: d.configVersions(), Schema: d.schema})
+	}
+	if len(res.Changed) > 0 && d.schema > r.st.Schema {
+		r.st.Schema = d.schema // some host started the new code: the storage has its schema
 	}
 	if res.Outcome != deploy.OutcomeInterrupted {
 		r.st.Current = nil
@@ -263,7 +289,7 @@ func (r *recorder) finish(res *deploy.Result, id string, by state.Owner, logPath
 		return err
 	}
 	rec := state.Record{
-		ID: id, Env: r.env, Kind: c.Kind, Ref: res.Ref, Rev: res.Rev, PreviousRev: res.LastGood,
+		ID: id, Env: r.env, Kind: c.Kind, Ref: res.Ref, Rev: res.Rev, ConfigVersion: d.configVersion, PreviousRev: res.LastGood,
 		User: by.User, Host: by.Host, PID: by.PID, Started: c.Started, Finished: time.Now(), Duration: res.Duration,
 		Result: state.Result(res.Outcome), FailedHost: res.FailedHost, Reason: res.Reason,
 		HostsChanged: res.Changed, HostsLeftDepooled: res.LeftDepooled, Log: logPath,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/deployctl/deployctl/deploy"
 	"github.com/deployctl/deployctl/inventory"
+	"github.com/deployctl/deployctl/pkg/configset"
 	"github.com/deployctl/deployctl/pkg/state"
 )
 
@@ -40,6 +41,8 @@ func exitCode(err error) int {
 		return exitOK
 	case isUsage(err), errors.Is(err, inventory.ErrInvalid):
 		return exitUsage
+	case errors.Is(err, configset.ErrTemplate):
+		return exitError
 	case errors.Is(err, state.ErrLocked):
 		return exitLocked
 	case errors.Is(err, deploy.ErrRollbackFailed):
@@ -84,6 +87,8 @@ good revision.` + exitStatusHelp,
 		newStageCommand(g),
 		newPoolCommand(g),
 		newCheckCommand(g),
+		newDiffCommand(g),
+		newPromoteCommand(g),
 	)
 	return root
 }

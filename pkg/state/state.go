@@ -43,15 +43,26 @@ type State struct {
 	// what their repool must restore: a crashed rollout's hosts (for abort)
 	// and hosts depooled by hand with deployctl pool depool.
 	Held map[string]pool.Prior `json:"held,omitempty"`
+	// Schema is the highest schema version any host has started with: the
+	// storage refuses code older than that.
+	Schema int `json:"schema,omitempty"`
 }
 
 // Good is a rev and config version that finished on every host.
 type Good struct {
-	Rev           string    `json:"rev"`
-	Ref           string    `json:"ref,omitempty"`
-	ConfigVersion string    `json:"config_version,omitempty"`
-	RolloutID     string    `json:"rollout_id,omitempty"`
-	At            time.Time `json:"at"`
+	Kind          Kind   `json:"kind,omitempty"` // what the deploy that made it good changed
+	Rev           string `json:"rev"`
+	Ref           string `json:"ref,omitempty"`
+	ConfigVersion string `json:"config_version,omitempty"`
+	RolloutID     string `json:"rollout_id,omitempty"`
+	// TemplateRev is the rev the config templates came from (a config-only
+	// deploy renders them from another rev than the code's).
+	TemplateRev string `json:"template_rev,omitempty"`
+	// Configs is each host's config version.
+	Configs map[string]string `json:"configs,omitempty"`
+	// Schema is the schema version of Rev (schema_version_file), 0 if none.
+	Schema int       `json:"schema,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // IsZero reports whether g records nothing.

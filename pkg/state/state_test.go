@@ -195,10 +195,10 @@ func TestSetLastGood(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			st := tt.start
 			st.SetLastGood(tt.set)
-			if st.LastGood != tt.wantLast || st.Previous != tt.wantPrevious {
+			if !reflect.DeepEqual(st.LastGood, tt.wantLast) || !reflect.DeepEqual(st.Previous, tt.wantPrevious) {
 				t.Errorf("last %+v previous %+v; want %+v, %+v", st.LastGood, st.Previous, tt.wantLast, tt.wantPrevious)
 			}
-			if g, err := st.Good(); err != nil || g != tt.wantLast {
+			if g, err := st.Good(); err != nil || !reflect.DeepEqual(g, tt.wantLast) {
 				t.Errorf("Good() = %+v, %v", g, err)
 			}
 		})
