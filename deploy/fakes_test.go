@@ -18,9 +18,9 @@ import (
 	"github.com/deployctl/deployctl/pkg/pool"
 )
 
-// fleet is an in-memory fleet: what runs where, what is pooled, and every
+// fakeFleet is an in-memory fleet: what runs where, what is pooled, and every
 // action in order, for unit tests of the orchestrator.
-type fleet struct {
+type fakeFleet struct {
 	mu        sync.Mutex
 	current   map[string]string // host -> rev current points at
 	running   map[string]string // host -> rev running ("" stopped)
@@ -33,8 +33,8 @@ type fleet struct {
 	staged    []string // revs staged, in order
 }
 
-func newFleet(hosts []string, rev string) *fleet {
-	f := &fleet{current: map[string]string{}, running: map[string]string{}, pooled: map[string]pool.Pooled{},
+func newFleet(hosts []string, rev string) *fakeFleet {
+	f := &fakeFleet{current: map[string]string{}, running: map[string]string{}, pooled: map[string]pool.Pooled{},
 		failCheck: map[string]bool{}, failAct: map[string]string{}, unreach: map[string]bool{}}
 	for _, h := range hosts {
 		f.current[h], f.running[h], f.pooled[h] = rev, rev, pool.PooledYes
@@ -42,7 +42,7 @@ func newFleet(hosts []string, rev string) *fleet {
 	return f
 }
 
-func (f *fleet) record(host, action string) {
+func (f *fakeFleet) record(host, action string) {
 	f.mu.Lock()
 	f.log = append(f.log, host+" "+action)
 	cb := f.onStep
@@ -52,7 +52,7 @@ func (f *fleet) record(host, action string) {
 	}
 }
 
-func (f *fleet) actions(host string) []string {
+func (f *fakeFleet) actions(host string) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []string
@@ -65,7 +65,7 @@ func (f *fleet) actions(host string) []string {
 }
 
 // Connector
-func (f *fleet) Runner(_ context.Context, host string) (Runner, error) {
+func (f *fakeFleet) Runner(_ context.Context, host string) (Runner, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.unreach[host] {
@@ -75,7 +75,7 @@ func (f *fleet) Runner(_ context.Context, host string) (Runner, error) {
 }
 
 type fakeRunner struct {
-	f    *fleet
+	f    *fakeFleet
 	host string
 }
 
@@ -111,13 +111,13 @@ func (r *fakeRunner) Run(ctx context.Context, _ io.Reader, argv ...string) ([]by
 }
 
 // Pooler
-func (f *fleet) State(_ context.Context, host string) (pool.State, error) {
+func (f *fakeFleet) State(_ context.Context, host string) (pool.State, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return pool.State{Pooled: f.pooled[host], Weight: 10}, nil
 }
 
-func (f *fleet) Depool(_ context.Context, host string) (pool.Prior, error) {
+func (f *fakeFleet) Depool(_ context.Context, host string) (pool.Prior, error) {
 	f.mu.Lock()
 	before := pool.State{Pooled: f.pooled[host], Weight: 10}
 	if f.pooled[host] != pool.PooledYes {
@@ -130,7 +130,7 @@ func (f *fleet) Depool(_ context.Context, host string) (pool.Prior, error) {
 	return pool.Prior{Host: host, Changed: true, Before: before}, nil
 }
 
-func (f *fleet) Repool(_ context.Context, host string, p pool.Prior) error {
+func (f *fakeFleet) Repool(_ context.Context, host string, p pool.Prior) error {
 	if !p.Changed {
 		return nil
 	}
@@ -141,7 +141,7 @@ func (f *fleet) Repool(_ context.Context, host string, p pool.Prior) error {
 	return nil
 }
 
-func (f *fleet) Budget(_ context.Context, out []string) error {
+func (f *fakeFleet) Budget(_ context.Context, out []string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	serving := 0
@@ -157,14 +157,14 @@ func (f *fleet) Budget(_ context.Context, out []string) error {
 }
 
 // Releaser
-func (f *fleet) Stage(_ context.Context, hosts []Runner, rev string) (int64, error) {
+func (f *fakeFleet) Stage(_ context.Context, hosts []Runner, rev string) (int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.staged = append(f.staged, rev)
 	return 0, nil
 }
 
-func (f *fleet) Activate(_ context.Context, r Runner, rev string) error {
+func (f *fakeFleet) Activate(_ context.Context, r Runner, rev string) error {
 	host := r.(*fakeRunner).host
 	f.mu.Lock()
 	if f.failAct[host] == rev {
@@ -177,18 +177,18 @@ func (f *fleet) Activate(_ context.Context, r Runner, rev string) error {
 	return nil
 }
 
-func (f *fleet) Current(_ context.Context, r Runner) (string, error) {
+func (f *fakeFleet) Current(_ context.Context, r Runner) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.current[r.(*fakeRunner).host], nil
 }
 
-func (f *fleet) Prune(context.Context, Runner, int, ...string) error { return nil }
+func (f *fakeFleet) Prune(context.Context, Runner, int, ...string) error { return nil }
 
 // Checker
-func (f *fleet) Prepare(context.Context, string, Runner) (*checks.Baseline, error) { return nil, nil }
+func (f *fakeFleet) Prepare(context.Context, string, Runner) (*checks.Baseline, error) { return nil, nil }
 
-func (f *fleet) Run(_ context.Context, st checks.Stage, host string, _ Runner, _ *checks.Baseline) []checks.Result {
+func (f *fakeFleet) Run(_ context.Context, st checks.Stage, host string, _ Runner, _ *checks.Baseline) []checks.Result {
 	f.mu.Lock()
 	rev := f.running[host]
 	bad := f.failCheck[rev]
@@ -201,7 +201,7 @@ func (f *fleet) Run(_ context.Context, st checks.Stage, host string, _ Runner, _
 	return []checks.Result{res}
 }
 
-func (f *fleet) Has(st checks.Stage) bool { return st == checks.StageDepooled }
+func (f *fakeFleet) Has(st checks.Stage) bool { return st == checks.StageDepooled }
 
 // testEnv builds an environment of hosts h1..hN in groups canary [h1] and
 // main [rest], with a service port that is always open.
@@ -243,7 +243,7 @@ func testEnv(t *testing.T, n int, mutate func(*inventory.Env)) *inventory.Env {
 	return env
 }
 
-func testEngine(env *inventory.Env, f *fleet) (*Engine, *[]Event) {
+func testEngine(env *inventory.Env, f *fakeFleet) (*Engine, *[]Event) {
 	var mu sync.Mutex
 	events := &[]Event{}
 	e := &Engine{Env: env, Hosts: f, Pool: f, Releases: f, Checks: f,

@@ -161,25 +161,29 @@ func (e *Engine) activate(ctx context.Context, r Runner, host, rev string, rollb
 	return detail + "; config " + set.Version, nil
 }
 
-// soak runs the pooled checks until they have held for min_healthy_time
-// (at least once).
+// soak runs the pooled checks until they have held for min_healthy_time:
+// rounds back to back, the last one starting after min_healthy_time, so
+// checks that look back (logs since the stop) see the whole window.
 func (e *Engine) soak(ctx context.Context, host string, r Runner, b *checks.Baseline) (string, error) {
 	start := time.Now()
+	minHealthy := e.Env.Rollout.MinHealthyTime
 	for i := 1; ; i++ {
+		began := time.Since(start)
 		ev, err := e.runChecks(ctx, checks.StagePooled, host, r, b)
 		if err != nil {
 			return ev, err
 		}
-		left := e.Env.Rollout.MinHealthyTime - time.Since(start)
-		if left <= 0 {
+		if began >= minHealthy {
 			return fmt.Sprintf("held %s (%d rounds): %s", time.Since(start).Round(time.Millisecond), i, ev), nil
 		}
-		t := time.NewTimer(min(left, time.Second))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return "", ctx.Err()
-		case <-t.C:
+		if left := minHealthy - time.Since(start); left > 0 {
+			t := time.NewTimer(min(left, time.Second))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return "", ctx.Err()
+			case <-t.C:
+			}
 		}
 	}
 }

@@ -36,9 +36,11 @@ ssh:
 checks:
   - {name: healthz, type: http, stage: depooled, url: "http://{address}:{port}/healthz", expect_status: 200, timeout: 5s}
   - {name: errors-in-log, type: log, stage: depooled, path: /srv/log/exampleapp.log, timeout: 10s}
+  - {name: errors-in-log-soak, type: log, stage: pooled, path: /srv/log/exampleapp.log, timeout: 10s}
   - {name: http-5xx, type: metric, stage: pooled, mode: scrape, url: "http://{address}:{port}/metrics", max_error_ratio: 0.05, interval: 1s, count: 2, min_requests: 5, timeout: 10s}
 rollout:
   canary_wait: 0s
+  min_healthy_time: 1s
 `
 
 type e2e struct {
@@ -288,7 +290,7 @@ func TestE2EGoodRolloutThenBadVersionsRollBack(t *testing.T) {
 	}{
 		{tag: "bad-start", step: "port", evidence: "not bound"},
 		{tag: "bad-health", step: "checks:depooled", evidence: "status 503"},
-		{tag: "bad-log", step: "checks:depooled", evidence: "FATAL"},
+		{tag: "bad-log", step: "checks:", evidence: "FATAL"},
 		{tag: "bad-5xx", step: "checks:pooled", evidence: "max_error_ratio", userErrors: true},
 		{tag: "bad-slowbind", step: "port", evidence: "not bound"},
 	} {

@@ -7,7 +7,7 @@ import (
 )
 
 // pollInterval is how often a wait looks again (drain, verify).
-const pollInterval = 100 * time.Millisecond
+const pollInterval = 20 * time.Millisecond
 
 // errTimedOut ends a wait whose condition did not hold in time.
 var errTimedOut = errors.New("timed out")
