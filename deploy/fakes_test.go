@@ -186,7 +186,9 @@ func (f *fakeFleet) Current(_ context.Context, r Runner) (string, error) {
 func (f *fakeFleet) Prune(context.Context, Runner, int, ...string) error { return nil }
 
 // Checker
-func (f *fakeFleet) Prepare(context.Context, string, Runner) (*checks.Baseline, error) { return nil, nil }
+func (f *fakeFleet) Prepare(context.Context, string, Runner) (*checks.Baseline, error) {
+	return nil, nil
+}
 
 func (f *fakeFleet) Run(_ context.Context, st checks.Stage, host string, _ Runner, _ *checks.Baseline) []checks.Result {
 	f.mu.Lock()
