@@ -35,8 +35,13 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# bench reports the speed targets: orchestration overhead per host on a
+# 10-host loopback fleet (deploy), staging 80 MB to 10 hosts (release), one
+# remote command over the reused connection vs a fresh one (sshx), and the
+# smaller parts. Per-command timings need many runs, whole rollouts few.
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -timeout 20m ./...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200x -timeout 10m ./pkg/sshx
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -timeout 30m ./deploy ./pkg/release ./pkg/gitsrc ./pkg/configset ./pkg/state ./pkg/loadgen
 
 # demo brings up a local fleet, rolls out a good tag, then a bad one that is
 # rolled back automatically, and brings the fleet down.
