@@ -265,3 +265,38 @@ func TestRestoreReturnsDriftedHosts(t *testing.T) {
 		t.Errorf("changed %v; h2 running %s pooled %s", res.Changed, f.running["h2"], f.pooled["h2"])
 	}
 }
+
+// The schema guard's refusal: the failed host is left depooled and named,
+// and nothing returns to the old code.
+func TestNoRollbackLeavesFailedHostDepooled(t *testing.T) {
+	f := newFleet(hosts(3), good)
+	f.onStep = func(host, action string) {
+		if host == "h2" && action == "depool" {
+			f.mu.Lock()
+			f.failCheck[next] = true
+			f.mu.Unlock()
+		}
+	}
+	e, _ := testEngine(testEnv(t, 3, nil), f)
+	res, err := e.Rollout(context.Background(), context.Background(), Options{Rev: next, LastGood: good, NoRollback: "rollback refused by the schema guard: commit a change raising SCHEMA"})
+	if !errors.Is(err, ErrRollbackFailed) || !strings.Contains(err.Error(), "commit a change raising SCHEMA") {
+		t.Fatalf("err = %v", err)
+	}
+	if !reflect.DeepEqual(res.LeftDepooled, []string{"h2"}) || f.pooled["h2"] != pool.PooledNo {
+		t.Errorf("left depooled %v, h2 pooled %s", res.LeftDepooled, f.pooled["h2"])
+	}
+	if f.running["h1"] != next || f.current["h1"] != next {
+		t.Errorf("h1 went back to old code: running %s", f.running["h1"])
+	}
+}
+
+func TestHooksFailingBeforeRolloutChangesNothing(t *testing.T) {
+	f := newFleet(hosts(2), good)
+	e, _ := testEngine(testEnv(t, 2, func(env *inventory.Env) {
+		env.Hooks.BeforeRollout = []inventory.Hook{{Name: "migrate", Argv: []string{"sh", "-c", "test \"$DEPLOYCTL_REV\" = 2222222222222222222222222222222222222222 && exit 7"}}}
+	}), f)
+	_, err := e.Rollout(context.Background(), context.Background(), Options{Rev: next, LastGood: good})
+	if err == nil || !strings.Contains(err.Error(), "hook migrate") || len(f.log) != 0 {
+		t.Fatalf("err %v, log %v", err, f.log)
+	}
+}
