@@ -97,14 +97,7 @@ func TestE2EHAProxyBackend(t *testing.T) {
 	t.Logf("haproxy backend, good rollout and a rollback: %d requests, %d failed", rep.Requests, rep.Failures)
 	x.requireAllOn(x.f.Rev(pickOther(x, good)))
 
-	p, err := inventory.Open(x.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := p.Env(x.env)
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := x.loadEnv()
 	cfg := env.Pool.WithDefaults()
 	hap := func(ctx context.Context, cmd string) error {
 		out, err := x.f.HAProxyCommand(ctx, cmd)
@@ -123,31 +116,46 @@ func TestE2EHAProxyBackend(t *testing.T) {
 		}
 		return hap(ctx, fmt.Sprintf("set server %s/%s state %s", cfg.HAProxy.Backend, h.Name, state))
 	}
-	var hosts []pool.Host
-	for _, h := range env.Hosts {
-		hosts = append(hosts, pool.Host{Name: h.Name, Vars: env.HostVars(h.Name, "")})
-	}
+	hosts := poolHosts(env)
 	pooltest.RunConformance(t, func(t *testing.T) pooltest.Env {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		for i, h := range hosts {
-			if err := set(ctx, h, pool.PooledYes, 11+i); err != nil {
-				t.Fatal(err)
-			}
-		}
-		x.settleUp(t)
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			for _, h := range hosts {
-				set(ctx, h, pool.PooledYes, 10)
-			}
-		})
+		x.distinctWeights(t, hosts, set)
 		b, err := pool.NewHAProxy(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { b.Close() })
 		return pooltest.Env{Backend: b, Hosts: hosts, Unknown: pool.Host{Name: "host-not-in-the-pool"}, Set: set}
+	})
+}
+
+// poolHosts is the environment's hosts as the pool sees them.
+func poolHosts(env *inventory.Env) []pool.Host {
+	var hosts []pool.Host
+	for _, h := range env.Hosts {
+		hosts = append(hosts, pool.Host{Name: h.Name, Vars: env.HostVars(h.Name, "")})
+	}
+	return hosts
+}
+
+// distinctWeights readies the fleet's pool for one conformance case: every
+// host pooled with a weight of its own (11, 12, ...) so a restored weight
+// is told apart, and back to pooled with weight 10 afterwards.
+func (x *e2e) distinctWeights(t *testing.T, hosts []pool.Host, set func(context.Context, pool.Host, pool.Pooled, int) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i, h := range hosts {
+		if err := set(ctx, h, pool.PooledYes, 11+i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x.settleUp(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, h := range hosts {
+			set(ctx, h, pool.PooledYes, 10)
+		}
+		x.settleUp(t)
 	})
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/deployctl/deployctl/checks"
 	"github.com/deployctl/deployctl/deploy"
-	"github.com/deployctl/deployctl/inventory"
 	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
@@ -17,14 +16,7 @@ import (
 // window.
 func TestE2ELogCheckOverSSHFollowsRotation(t *testing.T) {
 	x := newE2E(t)
-	p, err := inventory.Open(x.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := p.Env(x.env)
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := x.loadEnv()
 	const log = "/srv/log/rotation-test.log"
 	env.Checks = []checks.Spec{{Name: "rotating-log", Type: checks.KindLog, Path: log, Timeout: 10 * time.Second}}
 	cs, err := deploy.NewCheckSet(env, nil)

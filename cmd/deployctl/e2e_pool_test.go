@@ -8,7 +8,6 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/deployctl/deployctl/inventory"
 	"github.com/deployctl/deployctl/pkg/hosttmpl"
 	"github.com/deployctl/deployctl/pkg/pool"
 	"github.com/deployctl/deployctl/pkg/pool/pooltest"
@@ -19,14 +18,7 @@ import (
 // deployctl meets in production (conftool keys applied by PyBal or confd).
 func TestE2EPoolConformanceOnFleetEtcd(t *testing.T) {
 	x := newE2E(t)
-	p, err := inventory.Open(x.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := p.Env(x.env)
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := x.loadEnv()
 	cli, err := clientv3.New(clientv3.Config{Endpoints: x.f.EtcdEndpoints, DialTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -45,42 +37,9 @@ func TestE2EPoolConformanceOnFleetEtcd(t *testing.T) {
 		_, err := cli.Put(ctx, key(h), string(b))
 		return err
 	}
-	var hosts []pool.Host
-	for _, h := range env.Hosts {
-		hosts = append(hosts, pool.Host{Name: h.Name, Vars: env.HostVars(h.Name, "")})
-	}
-	waitUp := func(t *testing.T) {
-		deadline := time.Now().Add(20 * time.Second)
-		for time.Now().Before(deadline) {
-			st, err := x.f.ServerStatus(context.Background())
-			up := err == nil
-			for _, h := range hosts {
-				up = up && len(st[h.Name]) >= 2 && st[h.Name][:2] == "UP"
-			}
-			if up {
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		t.Fatalf("fleet hosts not UP again")
-	}
+	hosts := poolHosts(env)
 	pooltest.RunConformance(t, func(t *testing.T) pooltest.Env {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		for i, h := range hosts {
-			if err := set(ctx, h, pool.PooledYes, 11+i); err != nil {
-				t.Fatal(err)
-			}
-		}
-		waitUp(t)
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			for _, h := range hosts {
-				set(ctx, h, pool.PooledYes, 10)
-			}
-			waitUp(t)
-		})
+		x.distinctWeights(t, hosts, set)
 		b, err := pool.NewEtcd(cfg)
 		if err != nil {
 			t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deployctl/deployctl/inventory"
 	"github.com/deployctl/deployctl/pkg/fleet"
 	"github.com/deployctl/deployctl/pkg/loadgen"
 	"github.com/deployctl/deployctl/pkg/state"
@@ -353,10 +354,7 @@ func TestE2EConcurrentRolloutIsLocked(t *testing.T) {
 
 func TestE2EAbortMidRollout(t *testing.T) {
 	x := newE2E(t)
-	good := x.status().Hosts[0].Rev
-	stopLoad := x.load()
-	_, _, wait := x.start("rollout", pickOther(x, good))
-	x.waitChanged("host2")
+	good, _, wait, stopLoad := x.midRollout()
 	code, _, errOut := x.run("abort", "-m", "e2e abort")
 	if code != exitOK {
 		t.Errorf("abort: exit %d: %s", code, errOut)
@@ -376,10 +374,7 @@ func TestE2EAbortMidRollout(t *testing.T) {
 
 func TestE2ESIGINTRollsBack(t *testing.T) {
 	x := newE2E(t)
-	good := x.status().Hosts[0].Rev
-	stopLoad := x.load()
-	cmd, _, wait := x.start("rollout", pickOther(x, good))
-	x.waitChanged("host2")
+	good, cmd, wait, stopLoad := x.midRollout()
 	cmd.Process.Signal(os.Interrupt)
 	if c := wait(); c != exitRolledBack {
 		t.Errorf("exit %d, want %d", c, exitRolledBack)
@@ -394,10 +389,7 @@ func TestE2ESIGINTRollsBack(t *testing.T) {
 
 func TestE2ESIGKILLThenAbort(t *testing.T) {
 	x := newE2E(t)
-	good := x.status().Hosts[0].Rev
-	stopLoad := x.load()
-	cmd, _, wait := x.start("rollout", pickOther(x, good))
-	x.waitChanged("host2")
+	good, cmd, wait, stopLoad := x.midRollout()
 	cmd.Process.Kill()
 	wait()
 	// The lock died with the process; the state says where it stopped.
@@ -419,6 +411,30 @@ func TestE2ESIGKILLThenAbort(t *testing.T) {
 		t.Errorf("after abort: current %+v lock %+v", st.Current, st.Lock)
 	}
 	t.Logf("SIGKILL then abort: %d requests, %d failed", rep.Requests, rep.Failures)
+}
+
+// loadEnv loads the test's environment as deployctl would.
+func (x *e2e) loadEnv() *inventory.Env {
+	x.t.Helper()
+	p, err := inventory.Open(x.cfg)
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	env, err := p.Env(x.env)
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	return env
+}
+
+// midRollout starts, under load, a rollout (as a process) of the good tag
+// the hosts do not run, and returns once it is changing host2.
+func (x *e2e) midRollout() (good string, cmd *exec.Cmd, wait func() int, stopLoad func() loadgen.Report) {
+	good = x.status().Hosts[0].Rev
+	stopLoad = x.load()
+	cmd, _, wait = x.start("rollout", pickOther(x, good))
+	x.waitChanged("host2")
+	return good, cmd, wait, stopLoad
 }
 
 // pickOther returns a good tag whose rev differs from rev.
@@ -492,10 +508,7 @@ func descendants(pid int) []int {
 // was, and the hosts already changed return to last good (exit 3).
 func TestE2EHostUnreachableMidRollout(t *testing.T) {
 	x := newE2E(t)
-	good := x.status().Hosts[0].Rev
-	stopLoad := x.load()
-	_, _, wait := x.start("rollout", pickOther(x, good))
-	x.waitChanged("host2")
+	good, _, wait, stopLoad := x.midRollout()
 	thaw := freezeHost(t, x.f, "host3")
 	if code := wait(); code != exitRolledBack {
 		t.Errorf("exit %d, want %d", code, exitRolledBack)
