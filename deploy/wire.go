@@ -141,11 +141,7 @@ func (c *CheckSet) Target(host string, r Runner) checks.Target {
 			peers = append(peers, o.Name)
 		}
 	}
-	t := checks.Target{Host: h.Name, Address: h.Address, Port: c.Env.Service.Port, Vars: c.Env.HostVars(host, ""), Peers: peers}
-	if r != nil {
-		t.Runner = r
-	}
-	return t
+	return checks.Target{Host: h.Name, Address: h.Address, Port: c.Env.Service.Port, Vars: c.Env.HostVars(host, ""), Peers: peers, Runner: r}
 }
 
 // Prepare records the checks' baseline before the stop.

@@ -30,6 +30,7 @@ const (
 )
 
 const exitStatusHelp = `
+
 Exit status: 0 done, 1 error before any host changed, 2 usage or configuration
 error, 3 rolled back, 4 rollback failed (named hosts left depooled), 5 locked,
 130 interrupted.`
