@@ -9,32 +9,46 @@ import (
 	"testing"
 )
 
+// deployctl check, changing nothing: a good version passes every stage
+// under load; each bad version, started by hand on host3, fails with what
+// the check saw.
 func TestE2ECheckCommand(t *testing.T) {
 	x := newE2E(t)
 	good := x.status().Hosts[2].Rev
-	code, out, _ := x.run("check", "--host", "host3", "--stage", "depooled", "--window", "1s")
-	if code != exitOK || !strings.Contains(out, "0 failed") {
+	stopLoad := x.load()
+	defer stopLoad()
+	code, out, _ := x.run("check", "--host", "host3", "--window", "1s")
+	if code != exitOK || !strings.Contains(out, " 0 failed") {
 		t.Fatalf("check on a good host: exit %d\n%s", code, out)
 	}
-	// Put host3 back on the fleet's rev afterwards, through deployctl.
+	// Put host3 back on the fleet's release afterwards.
+	tag := map[string]string{x.f.Rev("v1"): "v1", x.f.Rev("v2"): "v2"}[good]
+	if tag == "" {
+		t.Fatalf("host3 runs %s, not a fleet tag this test can restore", shortRev(good))
+	}
 	defer func() {
-		stopLoad := x.load()
-		defer stopLoad()
-		if code, _, _ := x.run("rollout", good, "--initial"); code != exitOK {
-			t.Errorf("restoring host3: exit %d", code)
-		}
+		x.f.StartApp(t, "host3", tag)
+		x.settleUp(t)
 	}()
 	for _, tc := range []struct{ tag, check, evidence string }{
+		{"bad-start", "healthz", "connection refused"},
 		{"bad-health", "healthz", "status 503"},
 		{"bad-log", "errors-in-log", "FATAL"},
+		{"bad-5xx", "http-5xx", "max_error_ratio"},
+		{"bad-slowbind", "healthz", "connection refused"},
 	} {
 		t.Run(tc.tag, func(t *testing.T) {
 			x.f.StartApp(t, "host3", tc.tag)
-			code, out, _ := x.run("check", "--host", "host3", "--stage", "depooled", "--window", "1s")
+			code, out, _ := x.run("check", "--host", "host3", "--window", "1s")
 			if code != exitError {
 				t.Errorf("exit %d, want %d", code, exitError)
 			}
-			if !strings.Contains(out, tc.check) || !strings.Contains(out, tc.evidence) {
+			failed := false
+			for _, line := range strings.Split(out, "\n") {
+				f := strings.Fields(line)
+				failed = failed || len(f) >= 5 && f[1] == tc.check && f[4] == "fail"
+			}
+			if !failed || !strings.Contains(out, tc.evidence) {
 				t.Errorf("want %s failing with %q in:\n%s", tc.check, tc.evidence, out)
 			}
 		})
