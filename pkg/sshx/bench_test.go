@@ -2,6 +2,7 @@ package sshx_test
 
 import (
 	"context"
+	"io"
 	"os"
 	"testing"
 
@@ -12,8 +13,9 @@ import (
 )
 
 // BenchmarkRun compares one remote command over the reused connection
-// (the normal case: one session on an open connection) with the same
-// command over a fresh connection (TCP, key exchange, authentication).
+// (the normal case: a command shell on an open connection; "session":
+// one session of its own) with the same command over a fresh connection
+// (TCP, key exchange, authentication).
 // Target for "reused" on loopback: under 2ms per command. "floor" is the
 // same command as a bare x/crypto/ssh session, without any deployctl
 // code: what sshd and the remote login shell cost on this machine.
@@ -36,6 +38,20 @@ func BenchmarkRun(b *testing.B) {
 		defer c.Close()
 		for b.Loop() {
 			if _, err := c.Run(ctx, nil, "true"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("session", func(b *testing.B) {
+		// The same command in a session of its own (Stream never uses a
+		// command shell), as Run did before command shells.
+		c, err := sshx.Dial(ctx, cfg, tg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		for b.Loop() {
+			if err := c.Stream(ctx, nil, io.Discard, "true"); err != nil {
 				b.Fatal(err)
 			}
 		}

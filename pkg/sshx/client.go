@@ -27,6 +27,11 @@ const (
 	// OpenSSH allows 10 sessions (MaxSessions); two stay free for the kill
 	// sessions that stop cancelled commands.
 	maxCommands = 8
+	// refusedRetries bounds how often a refused session is asked for
+	// again, after refusedBackoff times the refusals so far (at most
+	// about a second in all).
+	refusedRetries = 8
+	refusedBackoff = 25 * time.Millisecond
 )
 
 // Client runs commands on one host over one SSH connection, which it
@@ -38,6 +43,7 @@ type Client struct {
 	ep       endpoint
 	d        *dialer
 	sessions chan struct{} // semaphore of maxCommands
+	shells   shellSet
 	count    counters
 
 	mu       sync.Mutex
@@ -100,8 +106,17 @@ func (c *Client) Close() error {
 // MaxOutput bytes). A non-zero exit is an *ExitError with a tail of
 // stderr. Cancelling ctx, or Config.CommandTimeout passing
 // (ErrCommandTimeout), signals the remote process and closes the session.
+//
+// Without stdin, argv runs on one of the Client's command shells when one
+// is free (see shell), which saves the session and login shell that sshd
+// sets up for each command; otherwise in a session of its own, as Stream.
 func (c *Client) Run(ctx context.Context, stdin io.Reader, argv ...string) ([]byte, error) {
 	return runCapped(c.d.cfg.MaxOutput, c.Host(), argv, func(w io.Writer) error {
+		if stdin == nil {
+			if ok, err := c.runOnShell(ctx, w, argv); ok {
+				return err
+			}
+		}
 		return c.Stream(ctx, stdin, w, argv...)
 	})
 }
@@ -162,10 +177,10 @@ func (c *Client) Stream(ctx context.Context, stdin io.Reader, stdout io.Writer, 
 		}
 		return c.result(argv, err, cn, tail)
 	case <-ctx.Done():
-		stop(s, cn, stderr, done)
+		stop(s, cn, stderr.known, stderr.pid.Load, done)
 		return c.fail(argv, context.Cause(ctx))
 	case serr := <-stdinFailed:
-		stop(s, cn, stderr, done)
+		stop(s, cn, stderr.known, stderr.pid.Load, done)
 		return c.fail(argv, fmt.Errorf("read stdin: %w", serr))
 	}
 }
@@ -202,18 +217,19 @@ func (c *Client) result(argv []string, err error, cn *conn, tail *tailBuffer) er
 // stop ends a started session: SIGTERM to its process group, then
 // SIGKILL and close, then, if even that is not answered, the whole
 // connection. A command cancelled right after it started may not have
-// reported its PID yet; stop waits for it within the grace.
-func stop(s *ssh.Session, cn *conn, stderr *pidWriter, done <-chan error) {
+// reported its PID yet (known is closed once it is, or never will be);
+// stop waits for it within the grace.
+func stop(s *ssh.Session, cn *conn, known <-chan struct{}, remotePID func() int64, done <-chan error) {
 	_ = s.Signal(ssh.SIGTERM)
 	t := time.NewTimer(killGrace)
 	defer t.Stop()
 	select {
 	case <-done:
 		return
-	case <-stderr.known:
+	case <-known:
 	case <-t.C:
 	}
-	pid := stderr.pid.Load()
+	pid := remotePID()
 	killGroup(cn, pid, ssh.SIGTERM)
 	if waitFor(done, killGrace) {
 		return
@@ -294,7 +310,13 @@ func (e *errReader) Read(p []byte) (int, error) {
 // first if it dropped. A connection that dies while the session opens is
 // dropped and re-dialled once more: the command has not started, so
 // trying again is safe.
+//
+// A session the server refuses is asked for again, up to refusedRetries
+// times: sshd counts a session against MaxSessions until it has cleaned
+// it up, a little after the client closed it, so a Client that uses every
+// slot it has can be refused for a moment.
 func (c *Client) newSession(ctx context.Context) (*ssh.Session, *conn, error) {
+	refusals := 0
 	for attempt := 0; ; attempt++ {
 		cn, err := c.connection(ctx)
 		if err != nil {
@@ -305,6 +327,14 @@ func (c *Client) newSession(ctx context.Context) (*ssh.Session, *conn, error) {
 			return s, cn, nil
 		}
 		var refused *ssh.OpenChannelError
+		if errors.As(err, &refused) && refusals < refusedRetries && ctx.Err() == nil {
+			refusals++
+			attempt--
+			if serr := sleepCtx(ctx, time.Duration(refusals)*refusedBackoff); serr != nil {
+				return nil, nil, fmt.Errorf("open session: %w", err)
+			}
+			continue
+		}
 		if ctx.Err() != nil || errors.As(err, &refused) {
 			return nil, nil, fmt.Errorf("open session: %w", err)
 		}

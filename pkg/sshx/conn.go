@@ -100,21 +100,24 @@ func (c *conn) keepalive(interval time.Duration) {
 }
 
 // Stats counts the bytes a Client moved over the SSH transport to its
-// host (encrypted, all dials together; jump hops not included) and how
-// often it connected (handshakes completed).
+// host (encrypted, all dials together; jump hops not included), how often
+// it connected (handshakes completed), the commands it started (Sessions:
+// each in a session of its own or on a command shell) and the command
+// shells it opened.
 type Stats struct {
 	BytesSent     int64
 	BytesReceived int64
 	Dials         int64
 	Sessions      int64
+	Shells        int64
 }
 
 type counters struct {
-	sent, recv, dials, sessions atomic.Int64
+	sent, recv, dials, sessions, shells atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
-	return Stats{BytesSent: c.sent.Load(), BytesReceived: c.recv.Load(), Dials: c.dials.Load(), Sessions: c.sessions.Load()}
+	return Stats{BytesSent: c.sent.Load(), BytesReceived: c.recv.Load(), Dials: c.dials.Load(), Sessions: c.sessions.Load(), Shells: c.shells.Load()}
 }
 
 // countingConn counts the bytes through a net.Conn.
