@@ -1,6 +1,8 @@
 # deployctl — see README.md. Every target works on a fresh Debian 12 machine;
 # targets that need Debian packages install them (as root) first.
 
+# Go 1.26 from the PATH, or where the machine image keeps it.
+export PATH := $(PATH):/usr/local/go/bin
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
