@@ -40,15 +40,12 @@ func runVersion(g *GlobalOptions) error {
 	if g.Output == outputJSON {
 		return json.NewEncoder(g.stdout).Encode(info)
 	}
-	_, err := fmt.Fprintf(g.stdout, "deployctl %s (%s, %s %s)\n", info.Version, orUnknown(shortRev(info.Revision)), info.GoVersion, info.Platform)
-	return err
-}
-
-func orUnknown(rev string) string {
-	if rev == "" {
-		return "unknown revision"
+	detail := info.GoVersion + " " + info.Platform
+	if info.Revision != "" {
+		detail = shortRev(info.Revision) + ", " + detail
 	}
-	return rev
+	_, err := fmt.Fprintf(g.stdout, "deployctl %s (%s)\n", info.Version, detail)
+	return err
 }
 
 // shortRev is the first 12 hex digits of a rev, as people read them.
