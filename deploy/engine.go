@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/deployctl/deployctl/checks"
 	"github.com/deployctl/deployctl/inventory"
 	"github.com/deployctl/deployctl/pkg/configset"
 	"github.com/deployctl/deployctl/pkg/pool"
@@ -40,6 +41,9 @@ type Engine struct {
 	mu      sync.Mutex
 	priors  map[string]pool.Prior // hosts this rollout depooled and has not repooled yet
 	touched []string              // hosts stopped by this rollout, in order
+	// baselines are what the checks recorded before each host's stop, for
+	// the canary checks after the first group.
+	baselines map[string]*checks.Baseline
 }
 
 // Options choose what a rollout does.
@@ -182,4 +186,19 @@ func (e *Engine) touchedHosts() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return slices.Clone(e.touched)
+}
+
+func (e *Engine) setBaseline(host string, b *checks.Baseline) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.baselines == nil {
+		e.baselines = map[string]*checks.Baseline{}
+	}
+	e.baselines[host] = b
+}
+
+func (e *Engine) baseline(host string) *checks.Baseline {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.baselines[host]
 }

@@ -300,3 +300,17 @@ func TestHooksFailingBeforeRolloutChangesNothing(t *testing.T) {
 		t.Fatalf("err %v, log %v", err, f.log)
 	}
 }
+
+// Canary checks run once after the first group, with each canary host's
+// baseline from before its stop (log checks need it).
+func TestCanaryChecksGetTheHostsBaseline(t *testing.T) {
+	f := newFleet(hosts(3), good)
+	f.canary = true
+	e, _ := testEngine(testEnv(t, 3, nil), f)
+	if _, err := e.Rollout(context.Background(), context.Background(), Options{Rev: next, LastGood: good}); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(f.canarySaw, map[string]bool{"h1": true}) {
+		t.Errorf("canary checks: %v, want h1 with its baseline", f.canarySaw)
+	}
+}

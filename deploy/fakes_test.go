@@ -30,7 +30,9 @@ type fakeFleet struct {
 	failAct   map[string]string // host -> rev whose activation fails
 	unreach   map[string]bool   // host -> cannot connect
 	onStep    func(host, action string)
-	staged    []string // revs staged, in order
+	staged    []string        // revs staged, in order
+	canary    bool            // a canary-stage check is configured
+	canarySaw map[string]bool // host -> the canary check got that host's baseline
 }
 
 func newFleet(hosts []string, rev string) *fakeFleet {
@@ -186,12 +188,18 @@ func (f *fakeFleet) Current(_ context.Context, r Runner) (string, error) {
 func (f *fakeFleet) Prune(context.Context, Runner, int, ...string) error { return nil }
 
 // Checker
-func (f *fakeFleet) Prepare(context.Context, string, Runner) (*checks.Baseline, error) {
-	return nil, nil
+func (f *fakeFleet) Prepare(_ context.Context, host string, _ Runner) (*checks.Baseline, error) {
+	return &checks.Baseline{Host: host}, nil
 }
 
-func (f *fakeFleet) Run(_ context.Context, st checks.Stage, host string, _ Runner, _ *checks.Baseline) []checks.Result {
+func (f *fakeFleet) Run(_ context.Context, st checks.Stage, host string, _ Runner, b *checks.Baseline) []checks.Result {
 	f.mu.Lock()
+	if st == checks.StageCanary {
+		if f.canarySaw == nil {
+			f.canarySaw = map[string]bool{}
+		}
+		f.canarySaw[host] = b != nil && b.Host == host
+	}
 	rev := f.running[host]
 	bad := f.failCheck[rev]
 	f.mu.Unlock()
@@ -203,7 +211,9 @@ func (f *fakeFleet) Run(_ context.Context, st checks.Stage, host string, _ Runne
 	return []checks.Result{res}
 }
 
-func (f *fakeFleet) Has(st checks.Stage) bool { return st == checks.StageDepooled }
+func (f *fakeFleet) Has(st checks.Stage) bool {
+	return st == checks.StageDepooled || st == checks.StageCanary && f.canary
+}
 
 // testEnv builds an environment of hosts h1..hN in groups canary [h1] and
 // main [rest], with a service port that is always open.

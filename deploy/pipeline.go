@@ -63,6 +63,9 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 		if baseline, err = e.Checks.Prepare(ctx, host, r); err != nil {
 			return "", fmt.Errorf("before stop: %w", err)
 		}
+		if !rollback {
+			e.setBaseline(host, baseline)
+		}
 		e.markTouched(host)
 		if e.opts.Reload {
 			return "reload: the service keeps running", nil

@@ -29,6 +29,7 @@ func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (*Result, error)
 	e.mu.Lock()
 	e.priors = map[string]pool.Prior{}
 	e.touched = nil
+	e.baselines = nil
 	e.opts = o
 	e.mu.Unlock()
 	ctx, cancel := context.WithTimeoutCause(ctx, e.Env.Rollout.ProgressDeadline, errProgressDeadline)
@@ -194,7 +195,7 @@ func (e *Engine) canary(ctx context.Context, hosts []string) error {
 		if err != nil {
 			return &hostError{Host: h, Step: StepChecksPooled, Err: err}
 		}
-		if _, err := e.runChecks(ctx, checks.StageCanary, h, r, nil); err != nil {
+		if _, err := e.runChecks(ctx, checks.StageCanary, h, r, e.baseline(h)); err != nil {
 			return &hostError{Host: h, Step: StepChecksPooled, Err: fmt.Errorf("canary checks: %w", err)}
 		}
 	}

@@ -9,6 +9,10 @@
 //	deployctl.yaml                          app, source, ssh, service, pool, checks, rollout
 //	environments/<env>/inventory.yaml       vars, hosts, groups, and any base key to override
 //
+// Each section is typed by the package that uses it (ssh by pkg/sshx, pool
+// by pkg/pool, checks by checks, config by pkg/configset), so inventory
+// imports checks for checks.Spec: the one import beside deploy's.
+//
 // An environment file overlays the base: mappings merge key by key, scalars
 // and lists replace. Groups are ordered by rollout.groups when it is set,
 // otherwise by their order in the environment file.

@@ -226,6 +226,10 @@ type recorder struct {
 
 func (r *recorder) save() error { return r.store.Save(r.env, r.st) }
 
+// event keeps the rollout's progress in the state. It writes the file (an
+// fsync) only when what a later abort needs changes — the phase, a host
+// about to change, a host's new rev, the adopted last good — and lets the
+// current host and step ride along with those writes.
 func (r *recorder) event(ev deploy.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -233,22 +237,20 @@ func (r *recorder) event(ev deploy.Event) {
 	if c == nil {
 		return
 	}
-	switch ev.Type {
-	case deploy.EventInfo:
-		if ev.Phase != deploy.PhaseLastGood || r.st.LastGood.Rev != "" {
-			return
-		}
+	switch {
+	case ev.Type == deploy.EventInfo && ev.Phase == deploy.PhaseLastGood && r.st.LastGood.Rev == "":
 		r.st.SetLastGood(state.Good{Rev: ev.Rev, At: ev.Time})
-	case deploy.EventPhase:
+	case ev.Type == deploy.EventPhase:
 		c.Phase = ev.Phase
-	case deploy.EventStep:
+	case ev.Type == deploy.EventStep && ev.Step == deploy.StepStop.String() && ev.Status == deploy.StatusStart:
 		c.Host, c.Step = ev.Host, ev.Step
-		if ev.Step == deploy.StepStop.String() && ev.Status == deploy.StatusStart {
-			c.MarkChanged(ev.Host)
-		}
-		if ev.Step == deploy.StepActivate.String() && ev.Status == deploy.StatusOK {
-			r.st.SetHost(ev.Host, state.HostRev{Rev: ev.Rev, At: ev.Time})
-		}
+		c.MarkChanged(ev.Host)
+	case ev.Type == deploy.EventStep && ev.Step == deploy.StepActivate.String() && ev.Status == deploy.StatusOK:
+		c.Host, c.Step = ev.Host, ev.Step
+		r.st.SetHost(ev.Host, state.HostRev{Rev: ev.Rev, At: ev.Time})
+	case ev.Type == deploy.EventStep:
+		c.Host, c.Step = ev.Host, ev.Step
+		return
 	default:
 		return
 	}
