@@ -39,7 +39,7 @@ func (o *RolloutOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.DurationVar(&o.LockWait, "lock-wait", DefaultLockWait, "wait this long for another deploy's lock before giving up (exit 5)")
 	f.StringVarP(&o.Message, "message", "m", "", "why: shown to anyone who finds the lock, and in history")
-	f.BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation (deployctl never prompts; accepted for CI scripts)")
+	f.BoolVarP(&o.Yes, "yes", "y", false, "do not ask for confirmation at a terminal (without a terminal nothing is asked)")
 	f.BoolVar(&o.AllowSchemaChange, "allow-schema-change", false, "allow a rev that raises schema_version_file (a rollback below it will be refused)")
 }
 
@@ -114,6 +114,10 @@ func runRollout(ctx context.Context, g *GlobalOptions, opts RolloutOptions, req 
 	}
 	d, err := prepareDeploy(ctx, a, st, opts, req)
 	if err != nil {
+		return err
+	}
+	question := fmt.Sprintf("%s %s (%s, %s) to %d hosts of %s, last good %s?", req.Verb, d.ref, shortRev(d.rev), d.kind, len(a.env.Hosts), a.env.Name, orNone(shortRev(st.LastGood.Rev)))
+	if err := newPrompter(g).confirm(opts.Yes || g.Output == outputJSON, question); err != nil {
 		return err
 	}
 	if err := a.connect(); err != nil {

@@ -21,6 +21,7 @@ type GlobalOptions struct {
 	Verbose  int
 	StateDir string
 
+	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 	log    *slog.Logger

@@ -96,11 +96,16 @@ good revision.` + exitStatusHelp,
 
 // run executes the command line and returns the process exit code.
 func run(args []string) int {
-	return runWith(args, os.Stdout, os.Stderr)
+	return runWithInput(args, os.Stdin, os.Stdout, os.Stderr)
 }
 
+// runWith runs with no input: nothing is ever asked (as in CI).
 func runWith(args []string, stdout, stderr io.Writer) int {
-	g := &GlobalOptions{stdout: stdout, stderr: stderr}
+	return runWithInput(args, nil, stdout, stderr)
+}
+
+func runWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &GlobalOptions{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := newRootCommand(g)
 	root.SetArgs(args)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
