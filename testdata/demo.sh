@@ -34,14 +34,14 @@ say "deployctl plan v2"
 "${D[@]}" plan v2
 
 say "deployctl rollout v2 — a good release"
-"${D[@]}" rollout v2 -m "demo: a good release"
+"${D[@]}" rollout v2 --yes -m "demo: a good release"
 
 say "deployctl status"
 "${D[@]}" status
 
 say "deployctl rollout bad-health — a release whose /healthz fails: deployctl rolls it back"
 set +e
-"${D[@]}" rollout bad-health -m "demo: a bad release"
+"${D[@]}" rollout bad-health --yes -m "demo: a bad release"
 code=$?
 set -e
 echo "exit status $code (3 = a step failed and every changed host is back on last good)"
