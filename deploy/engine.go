@@ -54,9 +54,6 @@ type Options struct {
 	// Initial allows a rollout with no last good: a host that fails is
 	// stopped, left depooled and named (there is nothing to return it to).
 	Initial bool
-	// Rollback marks a deliberate return (deployctl rollback): the same
-	// pipeline, reported as a rollback.
-	Rollback bool
 
 	// Configs is each host's rendered configuration for this rollout; nil
 	// when the environment deploys no config files.

@@ -154,7 +154,7 @@ func runRollout(ctx context.Context, g *GlobalOptions, opts RolloutOptions, req 
 	work, rb, stop := interruptible(ctx, a.store, a.env.Name, g.stderr)
 	defer stop()
 	res, rerr := e.Rollout(work, rb, deploy.Options{
-		Ref: d.ref, Rev: d.rev, LastGood: lastGood, Initial: opts.Initial, Rollback: req.Verb == "rollback",
+		Ref: d.ref, Rev: d.rev, LastGood: lastGood, Initial: opts.Initial,
 		Configs: d.configs, LastGoodConfigs: st.LastGood.Configs, ConfigOnly: req.ConfigOnly,
 		Reload: req.ConfigOnly && a.env.Files.Reload && len(a.env.Service.Reload) > 0, ConfigVersion: d.configVersion,
 		NoRollback: d.noRollback,
