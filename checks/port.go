@@ -14,7 +14,7 @@ import (
 
 // Timing of the port wait.
 const (
-	portPoll        = 200 * time.Millisecond // between attempts
+	portPoll        = 50 * time.Millisecond  // between attempts: a deploy waits on it
 	portDialTimeout = 2 * time.Second        // one TCP connect
 	portListenPoll  = 500 * time.Millisecond // between looks at the host's sockets
 )

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -91,7 +93,14 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 	}
 	if err := e.step(ctx, host, rev, StepPort, func(ctx context.Context) (string, error) {
 		h, _ := e.Env.Host(host)
-		return waitPort(ctx, h.Address, e.Env.Service.Port, e.Env.Service.PortTimeout)
+		addr := net.JoinHostPort(h.Address, strconv.Itoa(e.Env.Service.Port))
+		ctx, cancel := context.WithTimeout(ctx, e.Env.Service.PortTimeout)
+		defer cancel()
+		detail, err := checks.WaitPort(ctx, addr)
+		if err != nil {
+			return "", fmt.Errorf("%s not bound: %w", addr, err)
+		}
+		return detail, nil
 	}); err != nil {
 		return err
 	}

@@ -3,11 +3,12 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
 // Preflight bounds and limits.
@@ -25,30 +26,17 @@ func (e *Engine) preflight(ctx context.Context, checkBudget bool) (map[string]st
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, preflightTimeout)
 	defer cancel()
-	var (
-		mu       sync.Mutex
-		errs     []string
-		currents = map[string]string{}
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, e.parallel())
-	)
-	for _, h := range e.Env.Hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			cur, err := e.preflightHost(ctx, h.Name)
+	var mu sync.Mutex
+	currents := map[string]string{}
+	errs := e.eachHost(ctx, func(ctx context.Context, host string) error {
+		cur, err := e.preflightHost(ctx, host)
+		if err == nil {
 			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %v", h.Name, err))
-				return
-			}
-			currents[h.Name] = cur
-		}()
-	}
-	wg.Wait()
+			currents[host] = cur
+			mu.Unlock()
+		}
+		return err
+	})
 	if len(errs) == 0 && checkBudget {
 		if b := e.Env.Batches(); len(b) > 0 {
 			if err := e.Pool.Budget(ctx, b[0].Hosts); err != nil {
@@ -57,7 +45,6 @@ func (e *Engine) preflight(ctx context.Context, checkBudget bool) (map[string]st
 		}
 	}
 	if len(errs) > 0 {
-		sort.Strings(errs)
 		e.emit(Event{Type: EventPhase, Phase: "preflight", Status: StatusFail, Elapsed: time.Since(start), Error: strings.Join(errs, "; ")})
 		return nil, fmt.Errorf("preflight: nothing changed:\n  %s", strings.Join(errs, "\n  "))
 	}
@@ -93,9 +80,17 @@ func (e *Engine) preflightHost(ctx context.Context, host string) (string, error)
 	return cur, nil
 }
 
-func (e *Engine) parallel() int {
-	if p := e.Env.SSH.Parallel; p > 0 {
-		return p
+// eachHost runs fn for every host of the environment, ssh.parallel at a
+// time, and returns the failures as "host: error", in inventory order.
+func (e *Engine) eachHost(ctx context.Context, fn func(ctx context.Context, host string) error) []string {
+	hosts := e.Env.Hosts
+	var failed []string
+	for i, err := range sshx.Each(ctx, e.Env.SSH.Parallel, len(hosts), func(ctx context.Context, i int) error {
+		return fn(ctx, hosts[i].Name)
+	}) {
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %v", hosts[i].Name, err))
+		}
 	}
-	return 10
+	return failed
 }

@@ -2,9 +2,9 @@ package deploy
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
+	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -47,24 +47,16 @@ func (e *Engine) stage(ctx context.Context, revs ...string) error {
 // prune removes old releases on every host, keeping keep_releases and never
 // current or last good. Failures are reported, not fatal: the rollout is done.
 func (e *Engine) prune(ctx context.Context, protect ...string) {
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, e.parallel())
-	for _, h := range e.Env.Hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			r, err := e.Hosts.Runner(ctx, h.Name)
-			if err == nil {
-				err = e.Releases.Prune(ctx, r, e.Env.KeepReleases, protect...)
-			}
-			if err != nil {
-				e.emit(Event{Type: EventInfo, Phase: "finalize", Host: h.Name, Status: StatusFail, Error: "prune: " + err.Error()})
-			}
-		}()
+	failed := e.eachHost(ctx, func(ctx context.Context, host string) error {
+		r, err := e.Hosts.Runner(ctx, host)
+		if err == nil {
+			err = e.Releases.Prune(ctx, r, e.Env.KeepReleases, protect...)
+		}
+		return err
+	})
+	for _, f := range failed {
+		e.emit(Event{Type: EventInfo, Phase: "finalize", Status: StatusFail, Error: "prune: " + f})
 	}
-	wg.Wait()
 }
 
 // shipConfigs puts every host's rendered configuration in place, in
@@ -75,41 +67,28 @@ func (e *Engine) shipConfigs(ctx context.Context) error {
 	}
 	start := time.Now()
 	e.emit(Event{Type: EventPhase, Phase: "stage-config", Status: StatusStart})
-	var (
-		mu   sync.Mutex
-		errs []error
-		sent int64
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, e.parallel())
-	)
-	for _, h := range e.Env.Hosts {
-		set := e.opts.Configs[h.Name]
+	var sent atomic.Int64
+	failed := e.eachHost(ctx, func(ctx context.Context, host string) error {
+		set := e.opts.Configs[host]
 		if set == nil {
-			continue
+			return nil
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			r, err := e.Hosts.Runner(ctx, h.Name)
-			var n int64
-			if err == nil {
-				n, err = e.Configs.Ship(ctx, r, set)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			sent += n
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: config %s: %w", h.Name, set.Version, err))
-			}
-		}()
+		r, err := e.Hosts.Runner(ctx, host)
+		var n int64
+		if err == nil {
+			n, err = e.Configs.Ship(ctx, r, set)
+		}
+		sent.Add(n)
+		if err != nil {
+			return fmt.Errorf("config %s: %w", set.Version, err)
+		}
+		return nil
+	})
+	if len(failed) > 0 {
+		msg := strings.Join(failed, "; ")
+		e.emit(Event{Type: EventPhase, Phase: "stage-config", Status: StatusFail, Elapsed: time.Since(start), Error: msg})
+		return fmt.Errorf("stage config: nothing changed: %s", msg)
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		e.emit(Event{Type: EventPhase, Phase: "stage-config", Status: StatusFail, Elapsed: time.Since(start), Error: err.Error()})
-		return fmt.Errorf("stage config: nothing changed: %w", err)
-	}
-	e.emit(Event{Type: EventPhase, Phase: "stage-config", Status: StatusOK, Elapsed: time.Since(start), Message: fmt.Sprintf("%d bytes sent", sent)})
+	e.emit(Event{Type: EventPhase, Phase: "stage-config", Status: StatusOK, Elapsed: time.Since(start), Message: fmt.Sprintf("%d bytes sent", sent.Load())})
 	return nil
 }
