@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
@@ -20,26 +21,18 @@ func newHistoryCommand(g *GlobalOptions) *cobra.Command {
 		Use:   "history",
 		Short: "List past rollouts: who, when, ref, rev, result, duration, failed host and reason",
 		Args:  usageArgs(cobra.NoArgs),
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runHistory(g, opts) },
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runHistory(cmd.Context(), g, opts) },
 	}
 	cmd.Flags().IntVarP(&opts.Limit, "limit", "n", 20, "show the last `n` rollouts (0: all)")
 	return cmd
 }
 
-func runHistory(g *GlobalOptions, opts HistoryOptions) error {
-	env, err := g.loadEnv()
+func runHistory(ctx context.Context, g *GlobalOptions, opts HistoryOptions) error {
+	a, err := openApp(ctx, g, false)
 	if err != nil {
 		return err
 	}
-	a := &app{g: g, env: env}
-	dir, err := g.stateDir(env)
-	if err != nil {
-		return err
-	}
-	if a.store, err = openStore(dir); err != nil {
-		return err
-	}
-	recs, err := a.store.History(env.Name, opts.Limit)
+	recs, err := a.store.History(a.env.Name, opts.Limit)
 	if err != nil {
 		return err
 	}

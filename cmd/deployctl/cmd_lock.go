@@ -1,11 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/deployctl/deployctl/pkg/state"
 )
 
 // LockOptions are the flags of lock release.
@@ -22,70 +21,55 @@ func newLockCommand(g *GlobalOptions) *cobra.Command {
 		Use:   "status",
 		Short: "Show who holds the lock",
 		Args:  usageArgs(cobra.NoArgs),
-		RunE:  func(*cobra.Command, []string) error { return runLockStatus(g) },
+		RunE:  func(c *cobra.Command, _ []string) error { return runLockStatus(c.Context(), g) },
 	})
 	var opts LockOptions
 	rel := &cobra.Command{
 		Use:   "release --force",
 		Short: "Clear a stale lock left by a deployctl that died (refused while the holder lives)",
 		Args:  usageArgs(cobra.NoArgs),
-		RunE:  func(*cobra.Command, []string) error { return runLockRelease(g, opts) },
+		RunE:  func(c *cobra.Command, _ []string) error { return runLockRelease(c.Context(), g, opts) },
 	}
 	rel.Flags().BoolVar(&opts.Force, "force", false, "required: confirms the lock is to be cleared")
 	cmd.AddCommand(rel)
 	return cmd
 }
 
-func lockStore(g *GlobalOptions) (string, *state.Store, error) {
-	env, err := g.loadEnv()
-	if err != nil {
-		return "", nil, err
-	}
-	dir, err := g.stateDir(env)
-	if err != nil {
-		return "", nil, err
-	}
-	s, err := openStore(dir)
-	return env.Name, s, err
-}
-
-func openStore(dir string) (*state.Store, error) { return state.Open(dir) }
-
-func runLockStatus(g *GlobalOptions) error {
-	env, s, err := lockStore(g)
+func runLockStatus(ctx context.Context, g *GlobalOptions) error {
+	a, err := openApp(ctx, g, false)
 	if err != nil {
 		return err
 	}
-	o, alive, err := s.Holder(env)
+	o, alive, err := a.store.Holder(a.env.Name)
 	switch {
 	case err != nil:
 		return err
 	case o == nil && !alive:
-		fmt.Fprintf(g.stdout, "%s: free\n", env)
+		fmt.Fprintf(g.stdout, "%s: free\n", a.env.Name)
 	case alive:
-		fmt.Fprintf(g.stdout, "%s: held by %v\n", env, o)
+		fmt.Fprintf(g.stdout, "%s: held by %v\n", a.env.Name, o)
 	default:
-		fmt.Fprintf(g.stdout, "%s: stale lock of %s (its process is gone): deployctl lock release --force clears it\n", env, o)
+		fmt.Fprintf(g.stdout, "%s: stale lock of %s (its process is gone): deployctl lock release --force clears it\n", a.env.Name, o)
 	}
 	return nil
 }
 
-func runLockRelease(g *GlobalOptions, opts LockOptions) error {
+func runLockRelease(ctx context.Context, g *GlobalOptions, opts LockOptions) error {
 	if !opts.Force {
 		return usageErrorf("lock release needs --force")
 	}
-	env, s, err := lockStore(g)
+	a, err := openApp(ctx, g, false)
 	if err != nil {
 		return err
 	}
-	o, err := s.ForceRelease(env)
+	o, err := a.store.ForceRelease(a.env.Name)
 	if err != nil {
 		return err
 	}
 	if o == nil {
-		fmt.Fprintf(g.stdout, "%s: no lock to clear\n", env)
+		fmt.Fprintf(g.stdout, "%s: no lock to clear\n", a.env.Name)
 		return nil
 	}
-	fmt.Fprintf(g.stdout, "%s: cleared the stale lock of %s\n", env, o)
+	fmt.Fprintf(g.stdout, "%s: cleared the stale lock of %s\n", a.env.Name, o)
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -323,17 +324,8 @@ func TestE2EGoodRolloutThenBadVersionsRollBack(t *testing.T) {
 // waitChanged waits until the running rollout has started changing host.
 func (x *e2e) waitChanged(host string) {
 	x.waitState("rollout to change "+host, func(st state.State) bool {
-		return st.Current != nil && slicesContains(st.Current.ChangedHosts, host)
+		return st.Current != nil && slices.Contains(st.Current.ChangedHosts, host)
 	})
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func TestE2EConcurrentRolloutIsLocked(t *testing.T) {
@@ -514,7 +506,7 @@ func TestE2EHostUnreachableMidRollout(t *testing.T) {
 		t.Errorf("exit %d, want %d", code, exitRolledBack)
 	}
 	r := x.lastHistory()
-	if r.FailedHost != "host3" || slicesContains(r.HostsChanged, "host3") || !slicesContains(r.HostsChanged, "host1") {
+	if r.FailedHost != "host3" || slices.Contains(r.HostsChanged, "host3") || !slices.Contains(r.HostsChanged, "host1") {
 		t.Errorf("history: failed %q changed %v", r.FailedHost, r.HostsChanged)
 	}
 	rep := stopLoad()
