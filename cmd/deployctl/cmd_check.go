@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/deployctl/deployctl/checks"
 	"github.com/deployctl/deployctl/deploy"
+	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
 // DefaultCheckWindow is how long `check` watches logs between its baseline
@@ -82,26 +82,16 @@ func runCheck(ctx context.Context, g *GlobalOptions, opts CheckOptions) error {
 	}
 	defer a.Close()
 	conn := &deploy.SSHHosts{Env: a.env, Pool: a.ssh}
-	var (
-		mu   sync.Mutex
-		rows []checkRow
-		errs []error
-		wg   sync.WaitGroup
-	)
-	for _, h := range hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out, err := checkHost(ctx, a.checks, conn, h, stages, opts.Window)
-			mu.Lock()
-			defer mu.Unlock()
-			rows = append(rows, out...)
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}()
+	perHost := make([][]checkRow, len(hosts))
+	errs := sshx.Each(ctx, a.env.SSH.Parallel, len(hosts), func(ctx context.Context, i int) error {
+		var err error
+		perHost[i], err = checkHost(ctx, a.checks, conn, hosts[i], stages, opts.Window)
+		return err
+	})
+	var rows []checkRow
+	for _, r := range perHost {
+		rows = append(rows, r...)
 	}
-	wg.Wait()
 	failed := 0
 	for _, r := range rows {
 		if r.Verdict == checks.Fail.String() {

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/deployctl/deployctl/deploy"
 	"github.com/deployctl/deployctl/pkg/configset"
+	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
 func newDiffCommand(g *GlobalOptions) *cobra.Command {
@@ -78,15 +78,11 @@ func runDiff(ctx context.Context, g *GlobalOptions, ref string) error {
 	defer cancel()
 	conn := &deploy.SSHHosts{Env: a.env, Pool: a.ssh}
 	out := make([]hostDiff, len(a.env.Hosts))
-	var wg sync.WaitGroup
-	for i, h := range a.env.Hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out[i] = diffHost(ctx, conn, a.env.AppDir(), h.Name, sets[h.Name])
-		}()
-	}
-	wg.Wait()
+	sshx.Each(ctx, a.env.SSH.Parallel, len(a.env.Hosts), func(ctx context.Context, i int) error {
+		h := a.env.Hosts[i].Name
+		out[i] = diffHost(ctx, conn, a.env.AppDir(), h, sets[h])
+		return nil
+	})
 	if g.Output == outputJSON {
 		return json.NewEncoder(g.stdout).Encode(out)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/deployctl/deployctl/deploy"
 	"github.com/deployctl/deployctl/pkg/pool"
+	"github.com/deployctl/deployctl/pkg/sshx"
 	"github.com/deployctl/deployctl/pkg/state"
 )
 
@@ -67,29 +67,25 @@ func runStatus(ctx context.Context, g *GlobalOptions) error {
 	hosts := &deploy.SSHHosts{Env: a.env, Pool: a.ssh}
 	rel := deploy.NewReleases(a.env, nil)
 	rep.Hosts = make([]hostStatus, len(a.env.Hosts))
-	var wg sync.WaitGroup
-	for i, h := range a.env.Hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			hs := hostStatus{Host: h.Name}
-			if ps, err := a.pool.State(ctx, h.Name); err == nil {
-				hs.Pool = &ps
-			} else {
-				hs.Error = "pool: " + err.Error()
-			}
-			r, err := hosts.Runner(ctx, h.Name)
-			if err == nil {
-				hs.Rev, err = rel.Current(ctx, r)
-			}
-			if err != nil {
-				hs.Error = joinErr(hs.Error, err.Error())
-			}
-			hs.Drift = hs.Error == "" && hs.Rev != st.LastGood.Rev
-			rep.Hosts[i] = hs
-		}()
-	}
-	wg.Wait()
+	sshx.Each(ctx, a.env.SSH.Parallel, len(a.env.Hosts), func(ctx context.Context, i int) error {
+		h := a.env.Hosts[i]
+		hs := hostStatus{Host: h.Name}
+		if ps, err := a.pool.State(ctx, h.Name); err == nil {
+			hs.Pool = &ps
+		} else {
+			hs.Error = "pool: " + err.Error()
+		}
+		r, err := hosts.Runner(ctx, h.Name)
+		if err == nil {
+			hs.Rev, err = rel.Current(ctx, r)
+		}
+		if err != nil {
+			hs.Error = joinErr(hs.Error, err.Error())
+		}
+		hs.Drift = hs.Error == "" && hs.Rev != st.LastGood.Rev
+		rep.Hosts[i] = hs
+		return nil
+	})
 	if g.Output == outputJSON {
 		return json.NewEncoder(g.stdout).Encode(rep)
 	}
