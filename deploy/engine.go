@@ -35,8 +35,16 @@ type Engine struct {
 	// holds depooled changes, with what Repool needs to restore them, so a
 	// crashed rollout's hosts can be repooled by the next process (abort).
 	OnHeld func(map[string]pool.Prior)
+	// OnRestorePoints, when set, is told after preflight what each host ran
+	// before the rollout touched it, so a crashed rollout's hosts can be
+	// returned to it by the next process (abort).
+	OnRestorePoints func(map[string]RestorePoint)
 
 	opts Options // of the run in progress
+
+	// points are what each host ran before this rollout: where rollback
+	// returns it. Written once after preflight, read-only afterwards.
+	points map[string]RestorePoint
 
 	mu      sync.Mutex
 	priors  map[string]pool.Prior // hosts this rollout depooled and has not repooled yet
@@ -44,6 +52,7 @@ type Engine struct {
 	// baselines are what the checks recorded before each host's stop, for
 	// the canary checks after the first group.
 	baselines map[string]*checks.Baseline
+	live      map[string]string // host -> rev current points at, once changed
 }
 
 // Options choose what a rollout does.
@@ -66,9 +75,18 @@ type Options struct {
 	Reload     bool
 	// ConfigVersion names this rollout's configuration, for hooks.
 	ConfigVersion string
-	// NoRollback, when set, says why returning to last good is refused
-	// (the schema guard): a failed host is then left depooled and named.
-	NoRollback string
+	// Guard, when set, is asked before any host returns to an older rev
+	// (the schema guard): an error says why it may not, and the host is
+	// then left as it is — depooled if it failed, serving otherwise — and
+	// named.
+	Guard func(ctx context.Context, rev string) error
+}
+
+// RestorePoint is what one host ran before a rollout touched it: the rev
+// current pointed at ("" for none) and the linked config version.
+type RestorePoint struct {
+	Rev    string `json:"rev"`
+	Config string `json:"config,omitempty"`
 }
 
 // Outcome says how a rollout ended.
@@ -94,10 +112,16 @@ type Result struct {
 	FailedHost   string        `json:"failed_host,omitempty"`   // the host whose step failed first
 	FailedStep   string        `json:"failed_step,omitempty"`   // and which step
 	Reason       string        `json:"reason,omitempty"`        // what it saw
-	Tolerated    []string      `json:"tolerated,omitempty"`     // failed hosts within failure_limit, returned to last good
-	LeftDepooled []string      `json:"left_depooled,omitempty"` // hosts a person must look at
-	LeftAlone    []string      `json:"left_alone,omitempty"`    // hosts someone else had depooled; deployed, not repooled
-	Duration     time.Duration `json:"duration_ns"`
+	Tolerated    []string      `json:"tolerated,omitempty"`     // failed hosts within failure_limit, returned to their restore point
+	LeftDepooled []string      `json:"left_depooled,omitempty"` // hosts this rollout took out of the pool and could not put back: a person must look
+	NotReturned  []string      `json:"not_returned,omitempty"`  // changed hosts that are not back on their restore point (depooled or not)
+	LeftAlone    []string      `json:"left_alone,omitempty"`    // hosts someone else had depooled; left out of the pool
+	// Ended is the rev each changed host runs at the end ("" when stopped
+	// with nothing to return to).
+	Ended    map[string]string `json:"ended,omitempty"`
+	Duration time.Duration     `json:"duration_ns"`
+	// Panic is the recovered panic and its stack, when one ended the run.
+	Panic string `json:"panic,omitempty"`
 }
 
 func (e *Engine) emit(ev Event) {
@@ -150,11 +174,72 @@ func (e *Engine) clearPrior(host string) {
 	e.notifyHeld()
 }
 
-// notifyHeld reports the held hosts; e.mu is held.
+// notifyHeld reports the hosts this rollout holds out of the pool; e.mu
+// is held. A host someone else depooled is not ours to hold.
 func (e *Engine) notifyHeld() {
 	if e.OnHeld != nil {
-		e.OnHeld(maps.Clone(e.priors))
+		e.OnHeld(e.heldLocked())
 	}
+}
+
+// heldLocked returns the hosts this rollout took out of the pool and has
+// not put back; e.mu is held.
+func (e *Engine) heldLocked() map[string]pool.Prior {
+	out := map[string]pool.Prior{}
+	for h, p := range e.priors {
+		if p.Changed {
+			out[h] = p
+		}
+	}
+	return out
+}
+
+// held returns the hosts this rollout holds out of the pool, sorted.
+func (e *Engine) held() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Sorted(maps.Keys(e.heldLocked()))
+}
+
+// leftAlone reports whether host was found depooled by someone else.
+func (e *Engine) leftAlone(host string) bool {
+	p, ok := e.takePrior(host)
+	return ok && p.LeftAlone()
+}
+
+// point returns host's restore point.
+func (e *Engine) point(host string) RestorePoint {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.points[host]
+}
+
+// setLive records the rev a host's current now points at, for Result.Ended.
+func (e *Engine) setLive(host, rev string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.live == nil {
+		e.live = map[string]string{}
+	}
+	e.live[host] = rev
+}
+
+// ended returns the rev each of hosts ends on.
+func (e *Engine) ended(hosts []string) map[string]string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(hosts) == 0 {
+		return nil
+	}
+	out := map[string]string{}
+	for _, h := range hosts {
+		rev, ok := e.live[h]
+		if !ok {
+			rev = e.points[h].Rev
+		}
+		out[h] = rev
+	}
+	return out
 }
 
 // Hold seeds the hosts a previous (crashed) rollout left depooled, so that

@@ -35,8 +35,8 @@ func TestRolloutGood(t *testing.T) {
 	if res.Outcome != OutcomeDone || !reflect.DeepEqual(res.Done, hosts(3)) {
 		t.Fatalf("result %+v", res)
 	}
-	// The new rev and last good are both staged before any host changes.
-	if !reflect.DeepEqual(f.staged, []string{next, good}) {
+	// Only the new rev is staged: every host's restore point is live on it.
+	if !reflect.DeepEqual(f.staged, []string{next}) {
 		t.Errorf("staged %v", f.staged)
 	}
 	for _, h := range hosts(3) {
@@ -214,7 +214,7 @@ func TestLastGood(t *testing.T) {
 			t.Fatalf("last good %q err %v", res.LastGood, err)
 		}
 	})
-	t.Run("refused when hosts differ and not --initial", func(t *testing.T) {
+	t.Run("refused when a host runs nothing and not --initial", func(t *testing.T) {
 		f := newFleet(hosts(2), good)
 		f.current["h2"] = ""
 		e, _ := testEngine(testEnv(t, 2, nil), f)
@@ -257,7 +257,7 @@ func TestRestoreReturnsDriftedHosts(t *testing.T) {
 	e, _ := testEngine(testEnv(t, 3, nil), f)
 	// h2 was depooled by the crashed rollout: abort repools what it restores.
 	e.Hold(map[string]pool.Prior{"h2": {Host: "h2", Changed: true, Before: pool.State{Pooled: pool.PooledYes, Weight: 10}}})
-	res, err := e.Restore(context.Background(), good, nil, hosts(3))
+	res, err := e.Restore(context.Background(), RestoreOptions{LastGood: good}, hosts(3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func TestNoRollbackLeavesFailedHostDepooled(t *testing.T) {
 		}
 	}
 	e, _ := testEngine(testEnv(t, 3, nil), f)
-	res, err := e.Rollout(context.Background(), context.Background(), Options{Rev: next, LastGood: good, NoRollback: "rollback refused by the schema guard: commit a change raising SCHEMA"})
+	res, err := e.Rollout(context.Background(), context.Background(), Options{Rev: next, LastGood: good, Guard: refuse})
 	if !errors.Is(err, ErrRollbackFailed) || !strings.Contains(err.Error(), "commit a change raising SCHEMA") {
 		t.Fatalf("err = %v", err)
 	}
@@ -313,4 +313,9 @@ func TestCanaryChecksGetTheHostsBaseline(t *testing.T) {
 	if !reflect.DeepEqual(f.canarySaw, map[string]bool{"h1": true}) {
 		t.Errorf("canary checks: %v, want h1 with its baseline", f.canarySaw)
 	}
+}
+
+// refuse is a schema guard that refuses every return to an older rev.
+func refuse(_ context.Context, rev string) error {
+	return errors.New("rollback refused by the schema guard: commit a change raising SCHEMA")
 }

@@ -3,7 +3,7 @@ package deploy
 import "errors"
 
 // Outcomes of a rollout that did not simply finish. cmd maps them to exit
-// codes (DESIGN.md): ErrRolledBack 3, ErrRollbackFailed 4, ErrInterrupted
+// codes (DESIGN.md): ErrRolledBack 3, ErrRollbackFailed and ErrPanic 4, ErrInterrupted
 // 130; any other error is 1 (nothing changed).
 var (
 	// ErrRolledBack: a step failed and every changed host is back on last good.
@@ -13,6 +13,9 @@ var (
 	ErrRollbackFailed = errors.New("rollback failed")
 	// ErrInterrupted: a second interrupt stopped the rollback itself.
 	ErrInterrupted = errors.New("interrupted")
+	// ErrPanic: a bug in deployctl stopped the run; what could be rolled
+	// back was, and the exit says a person must look (as ErrRollbackFailed).
+	ErrPanic = errors.New("panic")
 	// ErrNoLastGood: there is no last good rev to return to and the
 	// rollout was not started with --initial.
 	ErrNoLastGood = errors.New("no last good rev")

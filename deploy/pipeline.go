@@ -69,7 +69,7 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 			e.setBaseline(host, baseline)
 		}
 		e.markTouched(host)
-		if e.opts.Reload {
+		if e.opts.Reload && !rollback {
 			return "reload: the service keeps running", nil
 		}
 		return e.service(ctx, r, host, rev, "stop", e.Env.Service.StopTimeout)
@@ -84,7 +84,7 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 		return err
 	}
 	if err := e.step(ctx, host, rev, StepStart, func(ctx context.Context) (string, error) {
-		if e.opts.Reload {
+		if e.opts.Reload && !rollback {
 			return e.service(ctx, r, host, rev, "reload", e.Env.Service.StartTimeout)
 		}
 		return e.service(ctx, r, host, rev, "start", e.Env.Service.StartTimeout)
@@ -149,14 +149,18 @@ func (e *Engine) activate(ctx context.Context, r Runner, host, rev string, rollb
 	if err := e.Releases.Activate(ctx, r, rev); err != nil {
 		return "", err
 	}
+	e.setLive(host, rev)
 	detail := e.Env.ReleaseDir(rev)
 	if e.Configs == nil {
 		return detail, nil
 	}
 	if rollback {
-		v := e.opts.LastGoodConfigs[host]
+		v := e.point(host).Config
 		if v == "" {
-			return detail + "; config: no last good version to restore", nil
+			v = e.opts.LastGoodConfigs[host]
+		}
+		if v == "" {
+			return detail + "; config: no version to restore", nil
 		}
 		if err := e.Configs.LinkVersion(ctx, r, v); err != nil {
 			return "", fmt.Errorf("config %s: %w", v, err)
@@ -242,18 +246,26 @@ func (e *Engine) service(ctx context.Context, r Runner, host, rev, action string
 }
 
 // step runs one pipeline step with start and end events. It refuses to
-// start when ctx is already done (a step boundary is where abort lands).
+// start when ctx is already done: a step boundary is where abort, a signal
+// or progress_deadline lands. A step that started runs to its end within
+// its own bounds (stop_timeout, drain_timeout, verify_timeout, ...), so a
+// host is never left half way through a depool, a stop or a repool; only
+// the pooled soak, which changes nothing, is cut short.
 func (e *Engine) step(ctx context.Context, host, rev string, s Step, fn func(context.Context) (string, error)) error {
 	if err := ctx.Err(); err != nil {
 		return &hostError{Host: host, Step: s, Err: context.Cause(ctx)}
 	}
 	start := time.Now()
 	e.emit(Event{Type: EventStep, Host: host, Step: s.String(), Status: StatusStart, Rev: rev})
-	detail, err := fn(ctx)
+	sctx := context.WithoutCancel(ctx)
+	if s == StepChecksPooled {
+		sctx = ctx
+	}
+	detail, err := fn(sctx)
 	ev := Event{Type: EventStep, Host: host, Step: s.String(), Status: StatusOK, Rev: rev, Elapsed: time.Since(start), Message: detail}
 	if err != nil {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("%w (%v)", err, context.Cause(ctx))
+		if sctx.Err() != nil {
+			err = fmt.Errorf("%w (%v)", err, context.Cause(sctx))
 		}
 		ev.Status, ev.Error = StatusFail, err.Error()
 		e.emit(ev)

@@ -13,22 +13,38 @@ import (
 
 // Preflight bounds and limits.
 const (
-	preflightTimeout = 30 * time.Second
-	minFreeKiB       = 64 << 10 // 64 MiB free on the deploy dir's filesystem
+	// preflightHostTimeout bounds one host's preflight; the whole phase is
+	// bounded by that times the waves of ssh.parallel hosts it takes, so a
+	// large fleet can pass.
+	preflightHostTimeout = 30 * time.Second
+	minFreeKiB           = 64 << 10 // 64 MiB free on the deploy dir's filesystem
 )
+
+// preflightBound is how long preflight may take for n hosts checked
+// parallel at a time.
+func preflightBound(n, parallel int) time.Duration {
+	if parallel <= 0 {
+		parallel = sshx.DefaultParallel
+	}
+	waves := max(1, (n+parallel-1)/parallel)
+	return time.Duration(waves) * preflightHostTimeout
+}
 
 // preflight checks every host in parallel before anything changes: SSH
 // reachable with a verified host key, the deploy dir writable with room,
 // the pool backend answering for the host, the depool budget allowing the
-// first batch (when checkBudget). It returns the rev each host runs now ("" for none).
-func (e *Engine) preflight(ctx context.Context, checkBudget bool) (map[string]string, error) {
+// first batch (when checkBudget). It returns what each host runs now: its
+// restore point.
+func (e *Engine) preflight(ctx context.Context, checkBudget bool) (map[string]RestorePoint, error) {
 	e.emit(Event{Type: EventPhase, Phase: "preflight", Status: StatusStart})
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, preflightTimeout)
+	ctx, cancel := context.WithTimeout(ctx, preflightBound(len(e.Env.Hosts), e.Env.SSH.Parallel))
 	defer cancel()
 	var mu sync.Mutex
-	currents := map[string]string{}
+	currents := map[string]RestorePoint{}
 	errs := e.eachHost(ctx, func(ctx context.Context, host string) error {
+		ctx, cancel := context.WithTimeout(ctx, preflightHostTimeout)
+		defer cancel()
 		cur, err := e.preflightHost(ctx, host)
 		if err == nil {
 			mu.Lock()
@@ -52,32 +68,37 @@ func (e *Engine) preflight(ctx context.Context, checkBudget bool) (map[string]st
 	return currents, nil
 }
 
-func (e *Engine) preflightHost(ctx context.Context, host string) (string, error) {
+func (e *Engine) preflightHost(ctx context.Context, host string) (RestorePoint, error) {
+	var rp RestorePoint
 	r, err := e.Hosts.Runner(ctx, host)
 	if err != nil {
-		return "", err
+		return rp, err
 	}
 	dir := e.Env.AppDir()
 	// A constant script with the directory as $1: nothing is pasted into it.
 	out, err := r.Run(ctx, nil, "sh", "-c", `mkdir -p -- "$1/revs" && test -w "$1/revs" && df -Pk -- "$1" | awk 'NR==2 {print $4}'`, "sh", dir)
 	if err != nil {
-		return "", fmt.Errorf("deploy dir %s: %w", dir, err)
+		return rp, fmt.Errorf("deploy dir %s: %w", dir, err)
 	}
 	free, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
 	if err != nil {
-		return "", fmt.Errorf("deploy dir %s: reading free space: %q", dir, out)
+		return rp, fmt.Errorf("deploy dir %s: reading free space: %q", dir, out)
 	}
 	if free < minFreeKiB {
-		return "", fmt.Errorf("deploy dir %s: only %d MiB free (need %d MiB)", dir, free>>10, minFreeKiB>>10)
+		return rp, fmt.Errorf("deploy dir %s: only %d MiB free (need %d MiB)", dir, free>>10, minFreeKiB>>10)
 	}
 	if _, err := e.Pool.State(ctx, host); err != nil {
-		return "", fmt.Errorf("pool: %w", err)
+		return rp, fmt.Errorf("pool: %w", err)
 	}
-	cur, err := e.Releases.Current(ctx, r)
-	if err != nil {
-		return "", fmt.Errorf("current release: %w", err)
+	if rp.Rev, err = e.Releases.Current(ctx, r); err != nil {
+		return rp, fmt.Errorf("current release: %w", err)
 	}
-	return cur, nil
+	if e.Configs != nil {
+		if rp.Config, err = e.Configs.Current(ctx, r); err != nil {
+			return rp, fmt.Errorf("current config: %w", err)
+		}
+	}
+	return rp, nil
 }
 
 // eachHost runs fn for every host of the environment, ssh.parallel at a

@@ -5,13 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/deployctl/deployctl/pkg/pool"
 )
 
-// rollbackAll returns the failed host, then every other changed host in
-// reverse order, to last good, through the same pipeline. A host whose
-// return fails stays depooled and is named.
+// rollbackAll returns the failed hosts, then every other changed host in
+// reverse order, to their restore points (what each ran before the
+// rollout), through the same pipeline. Hosts depooled but never stopped go
+// back into the pool as they were. A host that cannot return stays
+// depooled if it is out, and is named; a host that ran nothing is depooled,
+// stopped and named. The schema guard (Options.Guard) may refuse a return:
+// that host is then left as it is.
 func (e *Engine) rollbackAll(ctx, rbctx context.Context, res *Result, cause error) (*Result, error) {
+	failed := failedHosts(cause)
 	var he *hostError
 	if errors.As(cause, &he) {
 		res.FailedHost, res.FailedStep = he.Host, he.Step.String()
@@ -19,152 +27,276 @@ func (e *Engine) rollbackAll(ctx, rbctx context.Context, res *Result, cause erro
 	} else {
 		res.Reason = cause.Error()
 	}
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && !strings.Contains(res.Reason, context.Cause(ctx).Error()) {
 		res.Reason = fmt.Sprintf("%s (%v)", res.Reason, context.Cause(ctx))
 	}
 	changed := e.touchedHosts()
 	res.Changed = changed
-	// The failed host first, then the rest, most recent first.
-	order := []string{}
-	if res.FailedHost != "" && slices.Contains(changed, res.FailedHost) {
-		order = append(order, res.FailedHost)
+	// The failed hosts first, then the rest, most recent first.
+	var order []string
+	for _, h := range failed {
+		if slices.Contains(changed, h) {
+			order = append(order, h)
+		}
 	}
 	for i := len(changed) - 1; i >= 0; i-- {
 		if !slices.Contains(order, changed[i]) {
 			order = append(order, changed[i])
 		}
 	}
-	// Hosts depooled but never stopped go back into the pool as they were.
-	e.repoolUntouched(rbctx, changed)
-	if why := e.opts.NoRollback; why != "" && len(order) > 0 {
-		// The schema guard: the old code cannot run on the new schema. The
-		// failed host stays out; the others keep serving the new rev.
-		res.LeftDepooled = []string{order[0]}
-		res.Outcome = OutcomeRollbackFailed
-		if _, held := e.takePrior(order[0]); !held {
-			if p, err := e.Pool.Depool(rbctx, order[0]); err == nil {
-				e.setPrior(order[0], p)
-			}
-		}
-		e.emit(Event{Type: EventPhase, Phase: "rollback", Status: StatusFail, Message: why})
-		return res, fmt.Errorf("%w: %s failed at %s (%s); %s; %s is left depooled", ErrRollbackFailed, res.FailedHost, res.FailedStep, res.Reason, why, order[0])
-	}
+	e.emit(Event{Type: EventPhase, Phase: "rollback", Status: StatusStart, Message: fmt.Sprintf("%s failed at %s: returning %v to what each ran before", res.FailedHost, res.FailedStep, order)})
+	untouchedFailed := e.repoolUntouched(rbctx, changed)
 
-	e.emit(Event{Type: EventPhase, Phase: "rollback", Status: StatusStart, Rev: res.LastGood, Message: fmt.Sprintf("%s failed at %s: returning %v to %s", res.FailedHost, res.FailedStep, order, short(res.LastGood))})
-	for _, h := range order {
+	var refused []string
+	for i, h := range order {
 		if err := rbctx.Err(); err != nil {
-			res.Outcome = OutcomeInterrupted
-			res.LeftDepooled = append(res.LeftDepooled, remaining(order, h)...)
-			return res, fmt.Errorf("%w: rollback stopped before %s; still to return: %v", ErrInterrupted, h, remaining(order, h))
+			res.NotReturned = append(res.NotReturned, order[i:]...)
+			break
 		}
-		if err := e.restoreHost(rbctx, h, res.LastGood); err != nil {
-			res.LeftDepooled = append(res.LeftDepooled, h)
-			e.emit(Event{Type: EventHost, Phase: "rollback", Host: h, Status: StatusFail, Error: err.Error(), Message: "left depooled: needs a person"})
+		if err := e.guard(rbctx, h); err != nil {
+			refused = append(refused, h)
+			res.NotReturned = append(res.NotReturned, h)
+			if slices.Contains(failed, h) {
+				e.keepOut(rbctx, h)
+			}
+			e.emit(Event{Type: EventHost, Phase: PhaseRollback, Host: h, Status: StatusFail, Error: err.Error(), Message: "left as it is"})
+			continue
+		}
+		if err := e.restoreHost(rbctx, h, false); err != nil {
+			res.NotReturned = append(res.NotReturned, h)
 		}
 	}
-	if rbctx.Err() != nil && len(res.LeftDepooled) > 0 {
+	res.LeftDepooled = e.held()
+	res.Ended = e.ended(changed)
+	switch {
+	case rbctx.Err() != nil && len(res.NotReturned) > 0:
 		res.Outcome = OutcomeInterrupted
-		return res, fmt.Errorf("%w: rollback interrupted; not back on last good: %v", ErrInterrupted, res.LeftDepooled)
-	}
-	if len(res.LeftDepooled) > 0 {
+		e.emit(Event{Type: EventPhase, Phase: PhaseRollback, Status: StatusFail, Message: fmt.Sprintf("interrupted; not returned: %v; left depooled: %v", res.NotReturned, res.LeftDepooled)})
+		return res, fmt.Errorf("%w: rollback stopped; not back on what they ran before: %v; left depooled: %v; run 'deployctl abort' to finish", ErrInterrupted, res.NotReturned, res.LeftDepooled)
+	case len(res.NotReturned) > 0 || len(res.LeftDepooled) > 0 || len(untouchedFailed) > 0:
 		res.Outcome = OutcomeRollbackFailed
-		e.emit(Event{Type: EventPhase, Phase: "rollback", Status: StatusFail, Message: fmt.Sprintf("left depooled: %v", res.LeftDepooled)})
-		return res, fmt.Errorf("%w: %s failed at %s (%s); these hosts could not return to %s and are left depooled: %v", ErrRollbackFailed, res.FailedHost, res.FailedStep, res.Reason, short(res.LastGood), res.LeftDepooled)
+		msg := fmt.Sprintf("not back on what they ran before: %v; left depooled: %v", res.NotReturned, res.LeftDepooled)
+		if len(refused) > 0 {
+			msg += "; refused by the guard: " + e.guard(rbctx, refused[0]).Error()
+		}
+		e.emit(Event{Type: EventPhase, Phase: PhaseRollback, Status: StatusFail, Message: msg})
+		return res, fmt.Errorf("%w: %s failed at %s: %s; %s", ErrRollbackFailed, res.FailedHost, res.FailedStep, res.Reason, msg)
 	}
 	res.Outcome = OutcomeRolledBack
-	e.emit(Event{Type: EventPhase, Phase: "rollback", Status: StatusOK, Rev: res.LastGood})
-	return res, fmt.Errorf("%w: %s failed at %s: %s; every changed host (%d) is back on %s", ErrRolledBack, res.FailedHost, res.FailedStep, res.Reason, len(order), short(res.LastGood))
+	e.emit(Event{Type: EventPhase, Phase: PhaseRollback, Status: StatusOK})
+	return res, fmt.Errorf("%w: %s failed at %s: %s; every changed host (%d) is back on what it ran before", ErrRolledBack, res.FailedHost, res.FailedStep, res.Reason, len(order))
 }
 
-func remaining(order []string, from string) []string {
-	i := slices.Index(order, from)
-	if i < 0 {
+// PhaseRollback names the rollback in events.
+const PhaseRollback = "rollback"
+
+// batchError is the failure of several hosts of one batch.
+type batchError struct {
+	first  *hostError
+	failed []string
+}
+
+func (b *batchError) Error() string { return b.first.Error() }
+func (b *batchError) Unwrap() error { return b.first }
+
+// failedHosts lists the hosts whose own step failed.
+func failedHosts(err error) []string {
+	var be *batchError
+	if errors.As(err, &be) {
+		return be.failed
+	}
+	var he *hostError
+	if errors.As(err, &he) {
+		return []string{he.Host}
+	}
+	return nil
+}
+
+// guard asks Options.Guard whether host may return to its restore point.
+func (e *Engine) guard(ctx context.Context, host string) error {
+	rp := e.point(host)
+	if e.opts.Guard == nil || rp.Rev == "" || rp.Rev == e.opts.Rev {
 		return nil
 	}
-	return slices.Clone(order[i:])
+	return e.opts.Guard(ctx, rp.Rev)
+}
+
+// keepOut makes sure a failed host the guard keeps on the new code is out
+// of the pool.
+func (e *Engine) keepOut(ctx context.Context, host string) {
+	if _, held := e.takePrior(host); held {
+		return
+	}
+	p, err := e.Pool.Depool(ctx, host)
+	if err == nil || p.Changed {
+		e.setPrior(host, p)
+	}
 }
 
 // repoolUntouched puts back hosts this rollout depooled but never stopped
-// (a batch cancelled between depool and stop).
-func (e *Engine) repoolUntouched(ctx context.Context, touched []string) {
-	e.mu.Lock()
+// (a batch cancelled between depool and stop). It returns the hosts it
+// could not put back; they stay held, so they are reported left depooled.
+func (e *Engine) repoolUntouched(ctx context.Context, touched []string) []string {
 	var hosts []string
-	for h := range e.priors {
+	for _, h := range e.held() {
 		if !slices.Contains(touched, h) {
 			hosts = append(hosts, h)
 		}
 	}
-	e.mu.Unlock()
+	var failed []string
 	for _, h := range hosts {
-		p, _ := e.takePrior(h)
-		if err := e.Pool.Repool(ctx, h, p); err != nil {
-			e.emit(Event{Type: EventStep, Phase: "rollback", Host: h, Step: StepRepool.String(), Status: StatusFail, Error: err.Error()})
-			continue
+		err := e.step(context.WithoutCancel(ctx), h, "", StepRepool, func(ctx context.Context) (string, error) {
+			p, _ := e.takePrior(h)
+			if err := e.Pool.Repool(ctx, h, p); err != nil {
+				return "", err
+			}
+			e.clearPrior(h)
+			return "never stopped: repooled as it was (" + p.Before.String() + ")", nil
+		})
+		if err != nil {
+			failed = append(failed, h)
 		}
-		e.clearPrior(h)
-		e.emit(Event{Type: EventStep, Phase: "rollback", Host: h, Step: StepRepool.String(), Status: StatusOK, Message: "never stopped: repooled as it was"})
 	}
+	return failed
 }
 
-// restoreHost returns one host to lastGood through the pipeline. With no
-// last good (an --initial rollout) the host is stopped and left depooled.
-func (e *Engine) restoreHost(ctx context.Context, host, lastGood string) error {
+// restoreHost returns one host to its restore point through the pipeline;
+// tolerated says it failed within failure_limit (for events).
+func (e *Engine) restoreHost(ctx context.Context, host string, tolerated bool) error {
 	start := time.Now()
-	e.emit(Event{Type: EventHost, Phase: "rollback", Host: host, Status: StatusStart, Rev: lastGood})
-	err := e.restore(ctx, host, lastGood)
-	ev := Event{Type: EventHost, Phase: "rollback", Host: host, Status: StatusOK, Rev: lastGood, Elapsed: time.Since(start)}
+	rp := e.point(host)
+	e.emit(Event{Type: EventHost, Phase: PhaseRollback, Host: host, Status: StatusStart, Rev: rp.Rev})
+	var err error
+	if tolerated {
+		if err = e.guard(ctx, host); err != nil {
+			e.keepOut(ctx, host)
+		}
+	}
+	if err == nil {
+		err = e.restore(ctx, host, rp.Rev)
+	}
+	ev := Event{Type: EventHost, Phase: PhaseRollback, Host: host, Status: StatusOK, Rev: rp.Rev, Elapsed: time.Since(start)}
 	if err != nil {
 		ev.Status, ev.Error = StatusFail, err.Error()
+		if e.isHeld(host) {
+			ev.Message = "left depooled: needs a person"
+		}
 	}
 	e.emit(ev)
 	return err
 }
 
-func (e *Engine) restore(ctx context.Context, host, lastGood string) error {
-	if lastGood == "" {
-		r, err := e.Hosts.Runner(ctx, host)
-		if err != nil {
-			return err
-		}
-		if _, err := e.service(ctx, r, host, "", "stop", e.Env.Service.StopTimeout); err != nil {
-			return fmt.Errorf("stop: %w", err)
-		}
-		return fmt.Errorf("%w: %s stopped and left depooled", ErrNoLastGood, host)
-	}
-	if _, held := e.takePrior(host); !held {
-		if err := e.Pool.Budget(ctx, []string{host}); err != nil {
-			return &hostError{Host: host, Step: StepDepool, Err: err}
-		}
-	}
-	return e.runHost(ctx, host, lastGood, true)
+func (e *Engine) isHeld(host string) bool {
+	p, ok := e.takePrior(host)
+	return ok && p.Changed
 }
 
-// Restore returns every host of hosts that is not on lastGood to it, and
-// every host a crashed rollout left depooled (see Hold): the work of
-// `deployctl abort` when no process holds the rollout any more.
-func (e *Engine) Restore(ctx context.Context, lastGood string, lastGoodConfigs map[string]string, hosts []string) (*Result, error) {
-	start := time.Now()
-	e.opts = Options{Rev: lastGood, LastGood: lastGood, LastGoodConfigs: lastGoodConfigs}
-	res := &Result{Rev: lastGood, LastGood: lastGood}
-	defer func() { res.Duration = time.Since(start) }()
-	if lastGood == "" {
-		return res, fmt.Errorf("%w: nothing to restore", ErrNoLastGood)
+// restore returns host to rev. With no rev (the host ran nothing before an
+// --initial rollout) the host is taken out of the pool — depooled, verified
+// and drained, if it is not out already — then stopped, and named: a host
+// is never stopped while pooled.
+func (e *Engine) restore(ctx context.Context, host, rev string) error {
+	if rev != "" {
+		if _, held := e.takePrior(host); !held {
+			if err := e.Pool.Budget(ctx, []string{host}); err != nil {
+				return &hostError{Host: host, Step: StepDepool, Err: err}
+			}
+		}
+		return e.runHost(ctx, host, rev, true)
 	}
+	if _, held := e.takePrior(host); !held {
+		if err := e.step(ctx, host, "", StepDepool, func(ctx context.Context) (string, error) {
+			p, err := e.Pool.Depool(ctx, host)
+			if err == nil || p.Changed || errors.Is(err, pool.ErrNotPooled) {
+				e.setPrior(host, p)
+			}
+			if errors.Is(err, pool.ErrNotPooled) {
+				return "already out of the pool: " + err.Error(), nil
+			}
+			return p.Before.String(), err
+		}); err != nil {
+			return fmt.Errorf("%s ran nothing before and could not be depooled, so it keeps serving the new rev: %w", host, err)
+		}
+	}
+	r, err := e.Hosts.Runner(ctx, host)
+	if err != nil {
+		return err
+	}
+	if err := e.step(ctx, host, "", StepStop, func(ctx context.Context) (string, error) {
+		return e.service(ctx, r, host, "", "stop", e.Env.Service.StopTimeout)
+	}); err != nil {
+		return err
+	}
+	e.setLive(host, "")
+	if !e.isHeld(host) {
+		// Someone else had it out: it stays out, stopped.
+		return fmt.Errorf("%w: %s ran nothing before: stopped, and left out of the pool as it was", ErrNoLastGood, host)
+	}
+	return fmt.Errorf("%w: %s ran nothing before: depooled and stopped", ErrNoLastGood, host)
+}
+
+// RestoreOptions say what Restore returns the hosts to.
+type RestoreOptions struct {
+	LastGood        string            // the rev for hosts without a restore point
+	LastGoodConfigs map[string]string // each host's config version for them
+	// Points are the crashed rollout's restore points (each host's own),
+	// preferred over LastGood.
+	Points map[string]RestorePoint
+	// Guard is the schema guard, as for Rollout.
+	Guard func(ctx context.Context, rev string) error
+}
+
+// Restore returns every host of hosts that is not on its restore point
+// (or last good) to it, and every host a crashed rollout left depooled
+// (see Hold): the work of `deployctl abort` when no process holds the
+// rollout any more. Hosts someone else depooled stay out.
+func (e *Engine) Restore(ctx context.Context, o RestoreOptions, hosts []string) (res *Result, err error) {
+	start := time.Now()
+	res = &Result{Rev: o.LastGood, LastGood: o.LastGood}
+	defer func() { res.Duration = time.Since(start) }()
+	points := map[string]RestorePoint{}
+	for _, h := range hosts {
+		rp, ok := o.Points[h]
+		if !ok || rp.Rev == "" && o.LastGood != "" {
+			rp = RestorePoint{Rev: o.LastGood, Config: o.LastGoodConfigs[h]}
+		}
+		points[h] = rp
+	}
+	e.mu.Lock()
+	e.opts = Options{LastGood: o.LastGood, LastGoodConfigs: o.LastGoodConfigs, Guard: o.Guard}
+	e.points = points
+	e.live = nil
+	e.mu.Unlock()
+	err = e.recovered(res, func() error { return e.restoreAll(ctx, res, hosts) })
+	if res.Panic != "" && !errors.Is(err, ErrPanic) {
+		err = fmt.Errorf("%w: %w", ErrPanic, err)
+	}
+	return res, err
+}
+
+func (e *Engine) restoreAll(ctx context.Context, res *Result, hosts []string) error {
 	currents, err := e.preflight(ctx, false)
 	if err != nil {
 		res.Outcome, res.Reason = OutcomeFailed, err.Error()
-		return res, err
+		return err
 	}
-	if err := e.stage(ctx, lastGood); err != nil {
-		res.Outcome, res.Reason = OutcomeFailed, err.Error()
-		return res, err
+	var revs []string
+	for _, h := range hosts {
+		if rev := e.point(h).Rev; rev != "" && rev != currents[h].Rev && !slices.Contains(revs, rev) {
+			revs = append(revs, rev)
+		}
+	}
+	if len(revs) > 0 {
+		if err := e.stage(ctx, revs...); err != nil {
+			res.Outcome, res.Reason = OutcomeFailed, err.Error()
+			return err
+		}
 	}
 	// Hosts the crashed rollout left depooled go first: repooling them
 	// gives the depool budget back for the others.
 	hosts = slices.Clone(hosts)
 	slices.SortStableFunc(hosts, func(a, b string) int {
-		_, ha := e.takePrior(a)
-		_, hb := e.takePrior(b)
+		ha, hb := e.isHeld(a), e.isHeld(b)
 		switch {
 		case ha && !hb:
 			return -1
@@ -174,18 +306,35 @@ func (e *Engine) Restore(ctx context.Context, lastGood string, lastGoodConfigs m
 		return 0
 	})
 	for _, h := range hosts {
-		if _, held := e.takePrior(h); currents[h] == lastGood && !held {
-			continue // on last good and in the pool as it was
+		rp := e.point(h)
+		if currents[h].Rev == rp.Rev && !e.isHeld(h) {
+			continue // on its restore point and in the pool as it was
+		}
+		if rp.Rev == "" && currents[h].Rev == "" {
+			continue // ran nothing and runs nothing
 		}
 		res.Changed = append(res.Changed, h)
-		if err := e.restoreHost(ctx, h, lastGood); err != nil {
-			res.LeftDepooled = append(res.LeftDepooled, h)
+		if err := e.guard(ctx, h); err != nil {
+			res.NotReturned = append(res.NotReturned, h)
+			e.emit(Event{Type: EventHost, Phase: PhaseRollback, Host: h, Status: StatusFail, Error: err.Error(), Message: "left as it is"})
+			res.Reason = err.Error()
+			continue
+		}
+		if err := e.restoreHost(ctx, h, false); err != nil {
+			res.NotReturned = append(res.NotReturned, h)
 		}
 	}
-	if len(res.LeftDepooled) > 0 {
+	res.LeftDepooled = e.held()
+	res.Ended = e.ended(res.Changed)
+	for _, h := range res.Changed {
+		if e.leftAlone(h) {
+			res.LeftAlone = append(res.LeftAlone, h)
+		}
+	}
+	if len(res.NotReturned) > 0 || len(res.LeftDepooled) > 0 {
 		res.Outcome = OutcomeRollbackFailed
-		return res, fmt.Errorf("%w: could not return to %s: %v", ErrRollbackFailed, short(lastGood), res.LeftDepooled)
+		return fmt.Errorf("%w: not back on what they ran before: %v; left depooled: %v", ErrRollbackFailed, res.NotReturned, res.LeftDepooled)
 	}
 	res.Outcome = OutcomeDone
-	return res, nil
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -22,39 +23,45 @@ var errProgressDeadline = errors.New("progress_deadline passed")
 //
 // Recording last good and history is the caller's (it owns the state
 // store); Result says what to record.
-func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (*Result, error) {
+func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (res *Result, err error) {
 	start := time.Now()
-	res := &Result{Ref: o.Ref, Rev: o.Rev, LastGood: o.LastGood}
+	res = &Result{Ref: o.Ref, Rev: o.Rev, LastGood: o.LastGood}
 	defer func() { res.Duration = time.Since(start) }()
 	e.mu.Lock()
 	e.priors = map[string]pool.Prior{}
 	e.touched = nil
 	e.baselines = nil
+	e.live = nil
+	e.points = nil
 	e.opts = o
 	e.mu.Unlock()
 	ctx, cancel := context.WithTimeoutCause(ctx, e.Env.Rollout.ProgressDeadline, errProgressDeadline)
 	defer cancel()
 
-	currents, err := e.preflight(ctx, true)
+	points, err := e.preflight(ctx, true)
 	if err != nil {
 		res.Outcome, res.Reason = OutcomeFailed, err.Error()
 		return res, err
 	}
+	e.mu.Lock()
+	e.points = points
+	e.mu.Unlock()
+	if e.OnRestorePoints != nil {
+		e.OnRestorePoints(maps.Clone(points))
+	}
 	if res.LastGood == "" {
-		res.LastGood = adoptLastGood(currents)
+		res.LastGood = adoptLastGood(points)
 		if res.LastGood != "" {
 			e.emit(Event{Type: EventInfo, Phase: PhaseLastGood, Rev: res.LastGood, Message: "no last good recorded: every host runs " + short(res.LastGood) + ", taken as last good"})
-		} else if !o.Initial {
-			err := fmt.Errorf("%w: the hosts run different revs or none (%s); the first rollout of an environment needs --initial (a host that fails is then stopped and left depooled)", ErrNoLastGood, describeCurrents(currents))
+		} else if bare := bareHosts(points); len(bare) > 0 && !o.Initial {
+			err := fmt.Errorf("%w: %v run nothing yet (%s); the first rollout of an environment needs --initial (a host that fails and ran nothing is then depooled, stopped and named)", ErrNoLastGood, bare, describeCurrents(points))
 			res.Outcome, res.Reason = OutcomeFailed, err.Error()
 			return res, err
 		}
 	}
-	revs := []string{o.Rev}
-	if res.LastGood != "" && res.LastGood != o.Rev {
-		revs = append(revs, res.LastGood) // rollback must not need a transfer
-	}
-	if err := e.stage(ctx, revs...); err != nil {
+	// Every host's restore point is live on it already: rollback needs no
+	// transfer, so only the new rev is staged.
+	if err := e.stage(ctx, o.Rev); err != nil {
 		res.Outcome, res.Reason = OutcomeFailed, err.Error()
 		return res, err
 	}
@@ -69,30 +76,46 @@ func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (*Result, error)
 	}
 
 	e.emit(Event{Type: EventPhase, Phase: "promote", Status: StatusStart, Rev: o.Rev})
-	err = e.promote(ctx, o, res)
+	err = e.recovered(res, func() error { return e.promote(ctx, o, res) })
 	if err == nil {
-		if herr := e.runHooks(rbctx, "after_rollout", e.Env.Hooks.AfterRollout, e.facts("", o.Rev)); herr != nil {
-			e.emit(Event{Type: EventInfo, Phase: "finalize", Status: StatusFail, Error: herr.Error(), Message: "after_rollout hook failed; the rollout itself is done"})
-		}
-		e.prune(rbctx, o.Rev, res.LastGood)
-		res.Outcome = OutcomeDone
-		if len(res.Tolerated) > 0 || len(res.LeftDepooled) > 0 {
-			res.Outcome = OutcomeRolledBack
-			if len(res.LeftDepooled) > 0 {
-				res.Outcome = OutcomeRollbackFailed
-				return res, fmt.Errorf("%w: left depooled: %v", ErrRollbackFailed, res.LeftDepooled)
-			}
-			return res, fmt.Errorf("%w: %d hosts failed within failure_limit and are back on %s: %v", ErrRolledBack, len(res.Tolerated), short(res.LastGood), res.Tolerated)
-		}
-		return res, nil
+		return e.finishPromote(rbctx, o, res)
 	}
-	res, err = e.rollbackAll(ctx, rbctx, res, err)
+	err = e.recovered(res, func() error {
+		var rerr error
+		res, rerr = e.rollbackAll(ctx, rbctx, res, err)
+		return rerr
+	})
 	f := e.facts(res.FailedHost, o.Rev)
 	f.Result = string(res.Outcome)
 	if herr := e.runHooks(rbctx, "on_failure", e.Env.Hooks.OnFailure, f); herr != nil {
 		e.emit(Event{Type: EventInfo, Phase: "rollback", Status: StatusFail, Error: herr.Error()})
 	}
+	if res.Panic != "" && !errors.Is(err, ErrPanic) {
+		err = fmt.Errorf("%w: %w", ErrPanic, err)
+	}
 	return res, err
+}
+
+// finishPromote ends a promote that ran every batch: hooks, prune, and the
+// outcome, which is done only if every host finished on the new rev.
+func (e *Engine) finishPromote(rbctx context.Context, o Options, res *Result) (*Result, error) {
+	if herr := e.runHooks(rbctx, "after_rollout", e.Env.Hooks.AfterRollout, e.facts("", o.Rev)); herr != nil {
+		e.emit(Event{Type: EventInfo, Phase: "finalize", Status: StatusFail, Error: herr.Error(), Message: "after_rollout hook failed; the rollout itself is done"})
+	}
+	res.Changed = e.touchedHosts()
+	res.LeftDepooled = e.held()
+	res.Ended = e.ended(res.Changed)
+	if len(res.Tolerated) == 0 && len(res.LeftDepooled) == 0 {
+		e.prune(rbctx, o.Rev, res.LastGood)
+		res.Outcome = OutcomeDone
+		return res, nil
+	}
+	if len(res.LeftDepooled) > 0 || len(res.NotReturned) > 0 {
+		res.Outcome = OutcomeRollbackFailed
+		return res, fmt.Errorf("%w: %d hosts failed within failure_limit; not back on their restore point: %v; left depooled: %v", ErrRollbackFailed, len(res.Tolerated), res.NotReturned, res.LeftDepooled)
+	}
+	res.Outcome = OutcomeRolledBack
+	return res, fmt.Errorf("%w: %d hosts failed within failure_limit and are back on what they ran before: %v", ErrRolledBack, len(res.Tolerated), res.Tolerated)
 }
 
 // promote runs the groups in order, batch by batch, with the canary wait
@@ -115,14 +138,18 @@ func (e *Engine) promote(ctx context.Context, o Options, res *Result) error {
 			}
 			failures += len(failed)
 			if ctx.Err() != nil || failures > e.Env.Rollout.FailureLimit {
-				return failed[0]
+				be := &batchError{first: failed[0]}
+				for _, he := range failed {
+					be.failed = append(be.failed, he.Host)
+				}
+				return be
 			}
 			// Within failure_limit: return just these hosts and go on.
 			for _, he := range failed {
-				e.emit(Event{Type: EventInfo, Host: he.Host, Message: fmt.Sprintf("failure %d of failure_limit %d: returning %s to last good and going on", failures, e.Env.Rollout.FailureLimit, he.Host), Error: he.Error()})
+				e.emit(Event{Type: EventInfo, Host: he.Host, Message: fmt.Sprintf("failure %d of failure_limit %d: returning %s to what it ran before and going on", failures, e.Env.Rollout.FailureLimit, he.Host), Error: he.Error()})
 				res.Tolerated = append(res.Tolerated, he.Host)
-				if err := e.restoreHost(ctx, he.Host, res.LastGood); err != nil {
-					res.LeftDepooled = append(res.LeftDepooled, he.Host)
+				if err := e.restoreHost(ctx, he.Host, true); err != nil {
+					res.NotReturned = append(res.NotReturned, he.Host)
 				}
 			}
 		}
@@ -148,7 +175,7 @@ func (e *Engine) runBatch(ctx context.Context, hosts []string, rev string, res *
 			defer wg.Done()
 			start := time.Now()
 			e.emit(Event{Type: EventHost, Host: h, Status: StatusStart, Rev: rev})
-			err := e.runHost(ctx, h, rev, false)
+			err := e.recovered(res, func() error { return e.runHost(ctx, h, rev, false) })
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -203,20 +230,32 @@ func (e *Engine) canary(ctx context.Context, hosts []string) error {
 	return nil
 }
 
-func adoptLastGood(currents map[string]string) string {
+func adoptLastGood(points map[string]RestorePoint) string {
 	rev := ""
-	for _, c := range currents {
-		if c == "" || (rev != "" && c != rev) {
+	for _, p := range points {
+		if p.Rev == "" || (rev != "" && p.Rev != rev) {
 			return ""
 		}
-		rev = c
+		rev = p.Rev
 	}
 	return rev
 }
 
-func describeCurrents(currents map[string]string) string {
-	hosts := make([]string, 0, len(currents))
-	for h := range currents {
+// bareHosts lists the hosts that run nothing yet, sorted.
+func bareHosts(points map[string]RestorePoint) []string {
+	var out []string
+	for h, p := range points {
+		if p.Rev == "" {
+			out = append(out, h)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func describeCurrents(points map[string]RestorePoint) string {
+	hosts := make([]string, 0, len(points))
+	for h := range points {
 		hosts = append(hosts, h)
 	}
 	slices.Sort(hosts)
@@ -225,7 +264,7 @@ func describeCurrents(currents map[string]string) string {
 		if i > 0 {
 			out += ", "
 		}
-		c := currents[h]
+		c := points[h].Rev
 		if c == "" {
 			c = "none"
 		}

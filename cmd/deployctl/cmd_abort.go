@@ -5,11 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/deployctl/deployctl/deploy"
+	"github.com/deployctl/deployctl/pkg/pool"
 	"github.com/deployctl/deployctl/pkg/state"
 )
 
@@ -100,7 +105,8 @@ func abortRunning(ctx context.Context, g *GlobalOptions, a *app, holder *state.O
 	}
 }
 
-// abortCrashed returns every host to last good itself.
+// abortCrashed returns every host to what it ran before the crashed
+// rollout (or to last good) itself. Hosts an operator depooled stay out.
 func abortCrashed(ctx context.Context, g *GlobalOptions, a *app, opts AbortOptions) error {
 	env := a.env.Name
 	lock, err := a.store.Lock(ctx, env, a.owner("abort", opts.Message), state.NoWait)
@@ -108,14 +114,20 @@ func abortCrashed(ctx context.Context, g *GlobalOptions, a *app, opts AbortOptio
 		return err
 	}
 	defer lock.Release()
-	a.store.ClearAbort(env)
+	if err := a.store.ClearAbort(env); err != nil {
+		return fmt.Errorf("clearing the abort request: %w", err)
+	}
 	st, err := a.store.Load(env)
 	if err != nil {
 		return err
 	}
-	good, err := st.Good()
-	if err != nil {
-		return fmt.Errorf("%w: no last good rev recorded for %s, so there is nothing to return to", deploy.ErrNoLastGood, env)
+	good := st.LastGood
+	var points map[string]deploy.RestorePoint
+	if st.Current != nil {
+		points = restoreFromState(st.Current.Restore)
+	}
+	if good.Rev == "" && len(points) == 0 {
+		return fmt.Errorf("%w: no last good rev recorded for %s and no rollout to undo, so there is nothing to return to", deploy.ErrNoLastGood, env)
 	}
 	if err := a.connect(); err != nil {
 		return err
@@ -123,46 +135,61 @@ func abortCrashed(ctx context.Context, g *GlobalOptions, a *app, opts AbortOptio
 	defer a.Close()
 	printer := newEventPrinter(g.stdout, g.Output == outputJSON)
 	defer printer.Close()
+	var mu sync.Mutex
+	var saveErr error
+	save := func() {
+		if err := a.store.Save(env, st); err != nil && saveErr == nil {
+			saveErr = fmt.Errorf("%w: %w", errRecord, err)
+		}
+	}
 	e := a.engine(printer.Event)
-	e.Hold(st.Held)
+	if st.Current != nil {
+		e.Hold(st.Current.Held)
+		// Record what abort holds out of the pool as a rollout does, so a
+		// later abort knows it.
+		e.OnHeld = func(m map[string]pool.Prior) {
+			mu.Lock()
+			defer mu.Unlock()
+			st.Current.Held = m
+			save()
+		}
+		fmt.Fprintf(g.stderr, "rollout %s of %s by %s did not finish (phase %s, host %s, step %s); returning every host to what it ran before\n",
+			st.Current.ID, st.Current.Ref, st.Current.By, st.Current.Phase, st.Current.Host, st.Current.Step)
+	}
+	if len(st.Held) > 0 {
+		fmt.Fprintf(g.stderr, "note: depooled by hand and left out of the pool: %s\n", strings.Join(slices.Sorted(maps.Keys(st.Held)), " "))
+	}
 	var hosts []string
 	for _, h := range a.env.Hosts {
 		hosts = append(hosts, h.Name)
 	}
-	if st.Current != nil {
-		fmt.Fprintf(g.stderr, "rollout %s of %s by %s did not finish (phase %s, host %s, step %s); returning every host to %s\n",
-			st.Current.ID, st.Current.Ref, st.Current.By, st.Current.Phase, st.Current.Host, st.Current.Step, shortRev(good.Rev))
-	}
-	if st.Schema > good.Schema && good.Schema > 0 {
-		return fmt.Errorf("%w: last good %s has schema version %d, but %d is deployed; the storage will not go back. Commit a change raising %s to %d on top of %s and roll that out",
-			ErrSchema, shortRev(good.Rev), good.Schema, st.Schema, a.env.SchemaVersionFile, st.Schema, shortRev(good.Rev))
-	}
 	started := time.Now()
-	res, rerr := e.Restore(ctx, good.Rev, good.Configs, hosts)
+	res, rerr := e.Restore(ctx, deploy.RestoreOptions{
+		LastGood: good.Rev, LastGoodConfigs: good.Configs, Points: points,
+		Guard: schemaFloor(a, max(st.Schema, good.Schema)),
+	}, hosts)
+	mu.Lock()
+	defer mu.Unlock()
+	for h, rev := range res.Ended {
+		st.SetHost(h, state.HostRev{Rev: rev, At: time.Now()})
+	}
 	if res.Outcome == deploy.OutcomeDone {
 		st.Current = nil
-		st.Held = nil
-		for _, h := range hosts {
-			st.SetHost(h, state.HostRev{Rev: good.Rev, At: time.Now()})
-		}
 	}
-	if err := a.store.Save(env, st); err != nil {
-		return errors.Join(rerr, err)
-	}
+	save()
 	result := state.ResultAborted
 	if rerr != nil {
 		result = state.ResultRollbackFailed
 	}
-	a.store.Append(env, state.Record{ID: state.NewID(started), Env: env, Kind: state.KindCode, Ref: "abort", Rev: good.Rev, PreviousRev: good.Rev,
+	if err := a.store.Append(env, state.Record{ID: state.NewID(started), Env: env, Kind: state.KindCode, Ref: "abort", Rev: good.Rev, PreviousRev: good.Rev,
 		User: lock.Owner.User, Host: lock.Owner.Host, PID: lock.Owner.PID, Started: started, Finished: time.Now(), Duration: res.Duration,
-		Result: result, Reason: res.Reason, HostsChanged: res.Changed, HostsLeftDepooled: res.LeftDepooled})
-	printer.Summary(res, fmt.Sprintf("abort: %d hosts returned to %s%s", len(res.Changed), shortRev(good.Rev), leftText(res.LeftDepooled)))
-	return rerr
+		Result: result, Reason: res.Reason, HostsChanged: res.Changed, HostsLeftDepooled: res.LeftDepooled}); err != nil && saveErr == nil {
+		saveErr = fmt.Errorf("%w: history: %w", errRecord, err)
+	}
+	printer.Summary(res, "abort: "+endedText(res))
+	if saveErr != nil {
+		return errors.Join(rerr, saveErr)
+	}
+	return reported(rerr)
 }
 
-func leftText(left []string) string {
-	if len(left) == 0 {
-		return ""
-	}
-	return fmt.Sprintf("; NEEDS A PERSON: left depooled: %v", left)
-}

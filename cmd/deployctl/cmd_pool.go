@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"text/tabwriter"
 
@@ -128,15 +129,35 @@ func runPoolChange(ctx context.Context, g *GlobalOptions, host string, depool bo
 	}
 	prior, ok := st.Held[host]
 	if !ok {
-		return fmt.Errorf("%s was not depooled by deployctl, so there is no state to restore; pool it with the tool that depooled it", host)
+		return fmt.Errorf("%w: %s was not depooled with 'deployctl pool depool', so there is nothing to restore; pool it with the tool that depooled it", errNothingDone, host)
+	}
+	before, err := a.pool.State(ctx, host)
+	if err != nil {
+		return err
+	}
+	if before.Pooled == pool.PooledYes {
+		// Someone pooled it already: say so, and forget our record.
+		delete(st.Held, host)
+		if err := a.store.Save(a.env.Name, st); err != nil {
+			return fmt.Errorf("%w: %w", errRecord, err)
+		}
+		return fmt.Errorf("%w: %s is already pooled (%s); nothing written", errNothingDone, host, before)
 	}
 	if err := a.pool.Repool(ctx, host, prior); err != nil {
 		return err
 	}
+	after, err := a.pool.State(ctx, host)
+	if err != nil {
+		return fmt.Errorf("repooled %s but could not read it back: %w", host, err)
+	}
 	delete(st.Held, host)
 	if err := a.store.Save(a.env.Name, st); err != nil {
-		return err
+		return fmt.Errorf("%w: repooled %s but could not record it: %w", errRecord, host, err)
 	}
-	fmt.Fprintf(g.stdout, "%s repooled: %s\n", host, prior.Before)
+	fmt.Fprintf(g.stdout, "%s repooled: was %s, now %s\n", host, before, after)
 	return nil
 }
+
+// errNothingDone is a pool change that found nothing to change: it exits 1
+// so a script does not take it for a change.
+var errNothingDone = errors.New("nothing done")

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"log/slog"
+	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -104,6 +107,14 @@ func runRollout(ctx context.Context, g *GlobalOptions, opts RolloutOptions, req 
 	if lock.Stale != nil {
 		fmt.Fprintf(g.stderr, "note: the previous holder of the lock died without releasing it: %s\n", lock.Stale)
 	}
+	// An abort request from before this rollout held the lock was meant for
+	// another one: it must not stop this one.
+	if ab, ok := a.store.AbortRequested(a.env.Name); ok {
+		if err := a.store.ClearAbort(a.env.Name); err != nil {
+			return fmt.Errorf("clearing a stale abort request: %w", err)
+		}
+		fmt.Fprintf(g.stderr, "note: cleared a stale abort request by %s (no rollout was running to see it)\n", ab)
+	}
 	st, err := a.store.Load(a.env.Name)
 	if err != nil {
 		return err
@@ -134,7 +145,9 @@ func runRollout(ctx context.Context, g *GlobalOptions, opts RolloutOptions, req 
 	printer := newEventPrinter(g.stdout, g.Output == outputJSON)
 	defer printer.Close()
 
-	rec := &recorder{store: a.store, env: a.env.Name, st: st, log: g.log}
+	work, rb, stop := interruptible(ctx, a.store, a.env.Name, g.stderr)
+	defer stop.Stop()
+	rec := &recorder{store: a.store, env: a.env.Name, st: st, schema: d.schema, stop: stop.work}
 	rec.st.Current = &state.Rollout{ID: id, Kind: d.kind, Ref: d.ref, Rev: d.rev, ConfigVersion: d.configVersion, Started: time.Now(), By: lock.Owner, Phase: "preflight"}
 	if err := rec.save(); err != nil {
 		return err
@@ -147,38 +160,70 @@ func runRollout(ctx context.Context, g *GlobalOptions, opts RolloutOptions, req 
 	}
 	e := a.engine(sink)
 	e.OnHeld = rec.held
+	e.OnRestorePoints = rec.restorePoints
 
 	lastGood := st.LastGood.Rev
 	fmt.Fprintf(g.stderr, "%s %s (%s, %s) to %s: %d hosts; last good %s; log %s\n", req.Verb, d.ref, shortRev(d.rev), d.kind, a.env.Name, len(a.env.Hosts), orNone(shortRev(lastGood)), a.store.LogPath(a.env.Name, id))
+	if len(st.Held) > 0 {
+		fmt.Fprintf(g.stderr, "note: depooled by hand and left out of the pool: %s\n", strings.Join(slices.Sorted(maps.Keys(st.Held)), " "))
+	}
 
-	work, rb, stop := interruptible(ctx, a.store, a.env.Name, g.stderr)
-	defer stop()
 	res, rerr := e.Rollout(work, rb, deploy.Options{
 		Ref: d.ref, Rev: d.rev, LastGood: lastGood, Initial: opts.Initial,
 		Configs: d.configs, LastGoodConfigs: st.LastGood.Configs, ConfigOnly: req.ConfigOnly,
 		Reload: req.ConfigOnly && a.env.Files.Reload && len(a.env.Service.Reload) > 0, ConfigVersion: d.configVersion,
-		NoRollback: d.noRollback,
+		Guard: d.guard,
 	})
 	if ab, ok := a.store.AbortRequested(a.env.Name); ok {
 		res.Reason = strings.TrimSpace(res.Reason + " (abort requested by " + ab.String() + ")")
-		a.store.ClearAbort(a.env.Name)
+		if err := a.store.ClearAbort(a.env.Name); err != nil {
+			rerr = errors.Join(rerr, fmt.Errorf("%w: clearing the abort request: %w", errRecord, err))
+		}
 	}
 	if err := rec.finish(res, d, id, lock.Owner, a.store.LogPath(a.env.Name, id)); err != nil {
-		fmt.Fprintln(g.stderr, "deployctl: recording the result:", err)
+		rerr = errors.Join(rerr, err)
 	}
 	printer.Summary(res, summaryText(req.Verb, res))
-	return rerr
+	return reported(rerr)
 }
 
-// interruptible returns the work context (cancelled by the first SIGINT or
-// SIGTERM, or by 'deployctl abort') and the rollback context (cancelled by
-// the second signal).
-func interruptible(ctx context.Context, store *state.Store, env string, stderr interface{ Write([]byte) (int, error) }) (work, rb context.Context, stop func()) {
+// reported marks a rollout's error as told by the summary, so main prints
+// only what the summary did not say.
+func reported(err error) error {
+	if err == nil || errors.Is(err, errRecord) {
+		return err
+	}
+	return &silentError{err}
+}
+
+// silentError is an error the summary already printed; main exits with its
+// code without printing it again.
+type silentError struct{ err error }
+
+func (s *silentError) Error() string { return s.err.Error() }
+func (s *silentError) Unwrap() []error { return []error{s.err, errSilent} }
+
+// stopper ends the watch, and stops the work (as an abort would) on a
+// failure only this process sees (its state cannot be saved).
+type stopper struct {
+	once sync.Once
+	done func()
+	work func(cause error)
+}
+
+func (s *stopper) Stop() { s.once.Do(s.done) }
+
+// interruptible returns the work context (cancelled by the first SIGINT,
+// SIGTERM or SIGHUP, or by 'deployctl abort') and the rollback context
+// (cancelled by the second signal). SIGPIPE is ignored: a closed stdout
+// must not kill a rollout half way; writes to it fail instead.
+func interruptible(ctx context.Context, store *state.Store, env string, stderr io.Writer) (work, rb context.Context, stop *stopper) {
 	base := context.WithoutCancel(ctx)
 	work, cancelWork := context.WithCancelCause(base)
-	rb, cancelRb := context.WithCancelCause(base)
+	rbctx, cancelRb := context.WithCancelCause(base)
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, interruptSignals...)
+	signal.Ignore(syscall.SIGPIPE)
 	watchCtx, stopWatch := context.WithCancel(base)
 	aborts := store.WatchAbort(watchCtx, env, abortPollInterval)
 	done := make(chan struct{})
@@ -198,37 +243,61 @@ func interruptible(ctx context.Context, store *state.Store, env string, stderr i
 				n++
 				if n == 1 {
 					fmt.Fprintf(stderr, "\n%s: stopping at the next step and rolling back (again to stop the rollback too)\n", s)
-					cancelWork(fmt.Errorf("interrupted by %s", s))
+					cancelWork(fmt.Errorf("%w: %s", errSignal, s))
 					continue
 				}
-				fmt.Fprintf(stderr, "\n%s again: stopping the rollback; run 'deployctl abort' to finish it\n", s)
-				cancelRb(fmt.Errorf("interrupted twice by %s", s))
+				fmt.Fprintf(stderr, "\n%s again: stopping the rollback at the next step; run 'deployctl abort' to finish it\n", s)
+				cancelRb(fmt.Errorf("%w twice: %s", errSignal, s))
 				return
 			}
 		}
 	}()
-	var once sync.Once
-	return work, rb, func() {
-		once.Do(func() {
-			signal.Stop(sigs)
-			close(done)
-			stopWatch()
-			cancelWork(nil)
-			cancelRb(nil)
-		})
-	}
+	stop = &stopper{work: cancelWork, done: func() {
+		signal.Stop(sigs)
+		close(done)
+		stopWatch()
+		cancelWork(nil)
+		cancelRb(nil)
+	}}
+	return work, rbctx, stop
 }
 
-// recorder keeps state.json in step with the rollout's events.
+// errSignal is the cause of a cancellation by a signal.
+var errSignal = errors.New("signal")
+
+// interruptSignals stop a rollout at the next step and roll it back: an
+// operator's ^C, a service manager's stop, and the operator's SSH session
+// dropping.
+var interruptSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
+// errRecord marks a failure to record what happened (state, history):
+// the fleet is as the summary says, but the deploy host's record is not.
+var errRecord = errors.New("recording the rollout failed")
+
+// recorder keeps state.json in step with the rollout's events. A save
+// that fails stops the rollout at the next step (abort after a crash would
+// not know where it was) and is an error at the end.
 type recorder struct {
-	mu    sync.Mutex
-	store *state.Store
-	env   string
-	st    state.State
-	log   *slog.Logger
+	mu     sync.Mutex
+	store  *state.Store
+	env    string
+	st     state.State
+	schema int              // the schema version the new rev applies
+	stop   func(cause error) // stops the work
+	err    error            // the first failed save
 }
 
 func (r *recorder) save() error { return r.store.Save(r.env, r.st) }
+
+// saveLocked saves and remembers the first failure; r.mu is held.
+func (r *recorder) saveLocked() {
+	if err := r.save(); err != nil && r.err == nil {
+		r.err = fmt.Errorf("%w: %w", errRecord, err)
+		if r.stop != nil {
+			r.stop(r.err)
+		}
+	}
+}
 
 // event keeps the rollout's progress in the state. It writes the file (an
 // fsync) only when what a later abort needs changes — the phase, a host
@@ -241,15 +310,19 @@ func (r *recorder) event(ev deploy.Event) {
 	if c == nil {
 		return
 	}
+	stop, activate := deploy.StepStop.String(), deploy.StepActivate.String()
 	switch {
 	case ev.Type == deploy.EventInfo && ev.Phase == deploy.PhaseLastGood && r.st.LastGood.Rev == "":
 		r.st.SetLastGood(state.Good{Rev: ev.Rev, At: ev.Time})
 	case ev.Type == deploy.EventPhase:
 		c.Phase = ev.Phase
-	case ev.Type == deploy.EventStep && ev.Step == deploy.StepStop.String() && ev.Status == deploy.StatusStart:
+	case ev.Type == deploy.EventStep && ev.Step == stop && ev.Status == deploy.StatusStart:
 		c.Host, c.Step = ev.Host, ev.Step
 		c.MarkChanged(ev.Host)
-	case ev.Type == deploy.EventStep && ev.Step == deploy.StepActivate.String() && ev.Status == deploy.StatusOK:
+		if r.schema > r.st.Schema {
+			r.st.Schema = r.schema // the new code may start: the storage gets its schema
+		}
+	case ev.Type == deploy.EventStep && ev.Step == activate && ev.Status == deploy.StatusOK:
 		c.Host, c.Step = ev.Host, ev.Step
 		r.st.SetHost(ev.Host, state.HostRev{Rev: ev.Rev, At: ev.Time})
 	case ev.Type == deploy.EventStep:
@@ -258,22 +331,51 @@ func (r *recorder) event(ev deploy.Event) {
 	default:
 		return
 	}
-	if err := r.save(); err != nil {
-		r.log.Warn("saving state", "env", r.env, "err", err)
-	}
+	r.saveLocked()
 }
 
+// held records the hosts the rollout holds out of the pool, for abort. The
+// operator's own depools (State.Held) are left as they are.
 func (r *recorder) held(m map[string]pool.Prior) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.st.Held = m
-	if err := r.save(); err != nil {
-		r.log.Warn("saving state", "env", r.env, "err", err)
+	if r.st.Current == nil {
+		return
 	}
+	r.st.Current.Held = m
+	r.saveLocked()
+}
+
+// restorePoints records what each host ran before the rollout.
+func (r *recorder) restorePoints(m map[string]deploy.RestorePoint) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.st.Current == nil {
+		return
+	}
+	r.st.Current.Restore = restoreToState(m)
+	r.saveLocked()
+}
+
+func restoreToState(m map[string]deploy.RestorePoint) map[string]state.HostRev {
+	out := make(map[string]state.HostRev, len(m))
+	for h, p := range m {
+		out[h] = state.HostRev{Rev: p.Rev, ConfigVersion: p.Config}
+	}
+	return out
+}
+
+func restoreFromState(m map[string]state.HostRev) map[string]deploy.RestorePoint {
+	out := make(map[string]deploy.RestorePoint, len(m))
+	for h, p := range m {
+		out[h] = deploy.RestorePoint{Rev: p.Rev, Config: p.ConfigVersion}
+	}
+	return out
 }
 
 // finish records the outcome: last good, history, and the end of Current
-// (kept when interrupted, so abort knows where it stopped).
+// (kept when interrupted or when hosts are left depooled, so abort knows
+// where it stopped).
 func (r *recorder) finish(res *deploy.Result, d *deployment, id string, by state.Owner, logPath string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -285,14 +387,18 @@ func (r *recorder) finish(res *deploy.Result, d *deployment, id string, by state
 		r.st.SetLastGood(state.Good{Kind: d.kind, Rev: res.Rev, Ref: res.Ref, TemplateRev: d.templateRev, RolloutID: id, At: time.Now(),
 			ConfigVersion: d.configVersion, Configs: d.configVersions(), Schema: d.schema})
 	}
-	if len(res.Changed) > 0 && d.schema > r.st.Schema {
-		r.st.Schema = d.schema // some host started the new code: the storage has its schema
+	for h, rev := range res.Ended {
+		r.st.SetHost(h, state.HostRev{Rev: rev, At: time.Now()})
 	}
-	if res.Outcome != deploy.OutcomeInterrupted {
-		r.st.Current = nil
+	if res.Outcome != deploy.OutcomeInterrupted && res.Outcome != deploy.OutcomeRollbackFailed {
+		r.st.Current = nil // else kept: abort finishes what this could not
+	}
+	var errs []error
+	if r.err != nil {
+		errs = append(errs, r.err)
 	}
 	if err := r.save(); err != nil {
-		return err
+		errs = append(errs, fmt.Errorf("%w: %w", errRecord, err))
 	}
 	rec := state.Record{
 		ID: id, Env: r.env, Kind: c.Kind, Ref: res.Ref, Rev: res.Rev, ConfigVersion: d.configVersion, PreviousRev: res.LastGood,
@@ -300,30 +406,54 @@ func (r *recorder) finish(res *deploy.Result, d *deployment, id string, by state
 		Result: state.Result(res.Outcome), FailedHost: res.FailedHost, Reason: res.Reason,
 		HostsChanged: res.Changed, HostsLeftDepooled: res.LeftDepooled, Log: logPath,
 	}
-	return r.store.Append(r.env, rec)
+	if err := r.store.Append(r.env, rec); err != nil {
+		errs = append(errs, fmt.Errorf("%w: history: %w", errRecord, err))
+	}
+	return errors.Join(errs...)
 }
 
 func summaryText(verb string, res *deploy.Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s (%s): %s in %s", verb, res.Ref, shortRev(res.Rev), res.Outcome, res.Duration.Round(time.Millisecond))
-	if len(res.Done) > 0 {
-		fmt.Fprintf(&b, "; done: %s", strings.Join(res.Done, " "))
-	}
 	if res.FailedHost != "" {
 		fmt.Fprintf(&b, "\n  failed: %s at %s: %s", res.FailedHost, res.FailedStep, res.Reason)
 	} else if res.Reason != "" {
 		fmt.Fprintf(&b, "\n  reason: %s", res.Reason)
 	}
-	if len(res.Changed) > 0 && res.Outcome != deploy.OutcomeDone {
-		fmt.Fprintf(&b, "\n  returned to %s: %s", shortRev(res.LastGood), strings.Join(res.Changed, " "))
+	b.WriteString("\n  " + endedText(res))
+	return b.String()
+}
+
+// endedText says which host ended on which rev, which hosts are out of the
+// pool, and why.
+func endedText(res *deploy.Result) string {
+	var parts []string
+	if len(res.Ended) > 0 {
+		var hosts []string
+		for _, h := range slices.Sorted(maps.Keys(res.Ended)) {
+			hosts = append(hosts, h+"="+orNone(shortRev(res.Ended[h])))
+		}
+		parts = append(parts, "hosts changed, now on: "+strings.Join(hosts, " "))
+	} else {
+		parts = append(parts, "no host changed")
+	}
+	if len(res.Tolerated) > 0 {
+		parts = append(parts, "failed within failure_limit: "+strings.Join(res.Tolerated, " "))
+	}
+	if len(res.NotReturned) > 0 {
+		parts = append(parts, "NOT back on what they ran before: "+strings.Join(res.NotReturned, " "))
 	}
 	if len(res.LeftDepooled) > 0 {
-		fmt.Fprintf(&b, "\n  NEEDS A PERSON: left depooled: %s", strings.Join(res.LeftDepooled, " "))
+		parts = append(parts, "NEEDS A PERSON: left depooled: "+strings.Join(res.LeftDepooled, " "))
 	}
 	if len(res.LeftAlone) > 0 {
-		fmt.Fprintf(&b, "\n  deployed but left out of the pool (someone else depooled them): %s", strings.Join(res.LeftAlone, " "))
+		parts = append(parts, "left out of the pool as someone else depooled them: "+strings.Join(res.LeftAlone, " "))
 	}
-	return b.String()
+	if res.Panic != "" {
+		first, _, _ := strings.Cut(res.Panic, "\n")
+		parts = append(parts, "PANIC (a deployctl bug; the stack is in the log): "+first)
+	}
+	return strings.Join(parts, "\n  ")
 }
 
 func orNone(s string) string {

@@ -25,8 +25,10 @@ type deployment struct {
 	templateRev   string // where the config templates came from
 	configs       map[string]*configset.Set
 	configVersion string
-	schema        int    // schema version of rev (0 without schema_version_file)
-	noRollback    string // why a rollback would be refused, if it would
+	schema        int // schema version of rev (0 without schema_version_file)
+	// guard refuses returning a host to a rev below the schema version
+	// this rollout applies; nil without schema_version_file.
+	guard func(ctx context.Context, rev string) error
 }
 
 func (d *deployment) configVersions() map[string]string {
@@ -126,12 +128,33 @@ func schemaGuard(ctx context.Context, a *app, st state.State, opts RolloutOption
 		return fmt.Errorf("%w: %s (%s) raises the schema version in %s from %d to %d; deploy it with --allow-schema-change "+
 			"(once a host starts it, returning to %s needs a commit raising its schema version to %d)",
 			ErrSchema, d.ref, shortRev(d.rev), file, deployed, d.schema, orNone(shortRev(st.LastGood.Rev)), d.schema)
-	case d.schema > good && st.LastGood.Rev != "":
-		d.noRollback = fmt.Sprintf("rollback to %s refused by the schema guard: it has schema version %d and %s applies %d, which the storage will not go back from; "+
-			"to return, commit a change raising %s to %d on top of the last stable rev %s and roll that out",
-			shortRev(st.LastGood.Rev), good, shortRev(d.rev), d.schema, file, d.schema, shortRev(st.LastGood.Rev))
 	}
+	d.guard = schemaFloor(a, max(deployed, d.schema))
 	return nil
+}
+
+// schemaFloor is the schema guard of a rollback: returning a host to rev
+// is refused when rev's schema version is below floor, the version the
+// storage has (or will have once a host starts the new code), because the
+// storage never goes back. It reads schema_version_file at each rev
+// involved, whatever last good recorded.
+func schemaFloor(a *app, floor int) func(ctx context.Context, rev string) error {
+	file := a.env.SchemaVersionFile
+	if file == "" {
+		return nil
+	}
+	return func(ctx context.Context, rev string) error {
+		n, err := readSchema(ctx, a, rev, file)
+		if err != nil {
+			return fmt.Errorf("%w: reading %s at %s: %w", ErrSchema, file, shortRev(rev), err)
+		}
+		if n < floor {
+			return fmt.Errorf("%w: returning to %s is refused: it has schema version %d in %s and the storage has %d, which it will not go back from; "+
+				"to return, commit a change raising %s to %d on top of %s and roll that out",
+				ErrSchema, shortRev(rev), n, file, floor, file, floor, shortRev(rev))
+		}
+		return nil
+	}
 }
 
 func readSchema(ctx context.Context, a *app, rev, file string) (int, error) {

@@ -7,8 +7,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -26,14 +26,16 @@ const (
 	exitRolledBack     = 3 // a step failed and every changed host is back on last good
 	exitRollbackFailed = 4 // rollback failed: named hosts need a person
 	exitLocked         = 5 // environment locked by another deploy
+	exitRecord         = 6 // the fleet is as reported, but the state or history could not be written
 	exitInterrupted    = 130
 )
 
 const exitStatusHelp = `
 
 Exit status: 0 done, 1 error before any host changed, 2 usage or configuration
-error, 3 rolled back, 4 rollback failed (named hosts left depooled), 5 locked,
-130 interrupted.`
+error, 3 rolled back, 4 rollback failed (named hosts need a person; also after
+a panic), 5 locked, 6 the fleet is as reported but the state or history could
+not be written, 130 interrupted.`
 
 // exitCode maps an error to the exit code table.
 func exitCode(err error) int {
@@ -46,12 +48,14 @@ func exitCode(err error) int {
 		return exitError
 	case errors.Is(err, state.ErrLocked):
 		return exitLocked
-	case errors.Is(err, deploy.ErrRollbackFailed):
+	case errors.Is(err, deploy.ErrRollbackFailed), errors.Is(err, deploy.ErrPanic):
 		return exitRollbackFailed
 	case errors.Is(err, deploy.ErrRolledBack):
 		return exitRolledBack
 	case errors.Is(err, deploy.ErrInterrupted), errors.Is(err, context.Canceled):
 		return exitInterrupted
+	case errors.Is(err, errRecord):
+		return exitRecord
 	}
 	return exitError
 }
@@ -104,11 +108,19 @@ func runWith(args []string, stdout, stderr io.Writer) int {
 	return runWithInput(args, nil, stdout, stderr)
 }
 
-func runWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func runWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	// A panic outside the engine (which recovers its own and rolls back)
+	// still exits as a failure a person must look at, not as a usage error.
+	defer func() {
+		if v := recover(); v != nil {
+			fmt.Fprintf(stderr, "deployctl: panic: %v\n%s", v, debug.Stack())
+			code = exitRollbackFailed
+		}
+	}()
 	g := &GlobalOptions{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := newRootCommand(g)
 	root.SetArgs(args)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), interruptSignals...)
 	defer stop()
 	err := root.ExecuteContext(ctx)
 	if err != nil {

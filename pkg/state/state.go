@@ -39,9 +39,10 @@ type State struct {
 	Previous Good               `json:"previous,omitzero"`  // the last good before LastGood
 	Current  *Rollout           `json:"current,omitempty"`  // the rollout in progress, if any
 	Hosts    map[string]HostRev `json:"hosts,omitempty"`    // each host's last known rev
-	// Held are the hosts deployctl depooled and has not repooled yet, with
-	// what their repool must restore: a crashed rollout's hosts (for abort)
-	// and hosts depooled by hand with deployctl pool depool.
+	// Held are the hosts an operator depooled with deployctl pool depool,
+	// with what pool repool must restore. A rollout, a rollback and an
+	// abort leave them out of the pool (a rollout's own depooled hosts are
+	// in Current.Held).
 	Held map[string]pool.Prior `json:"held,omitempty"`
 	// Schema is the highest schema version any host has started with: the
 	// storage refuses code older than that.
@@ -88,6 +89,13 @@ type Rollout struct {
 
 	ChangedHosts []string           `json:"changed_hosts,omitempty"` // in the order they changed; rollback goes in reverse
 	Hosts        map[string]HostRun `json:"hosts,omitempty"`
+	// Restore is what each host ran before this rollout touched it (read in
+	// preflight): where abort returns it.
+	Restore map[string]HostRev `json:"restore,omitempty"`
+	// Held are the hosts this rollout took out of the pool and has not put
+	// back, with what their repool must restore. Hosts an operator depooled
+	// are in State.Held, never here.
+	Held map[string]pool.Prior `json:"held,omitempty"`
 }
 
 // HostRun is one host within a rollout: the rev it was moved to and how it
