@@ -103,19 +103,19 @@ const (
 
 // Result is what a rollout did.
 type Result struct {
-	Outcome      Outcome       `json:"outcome"`
-	Ref          string        `json:"ref"`
-	Rev          string        `json:"rev"`
-	LastGood     string        `json:"last_good,omitempty"`
-	Changed      []string      `json:"changed,omitempty"`       // hosts that were switched to rev, in order
-	Done         []string      `json:"done,omitempty"`          // hosts that finished on rev
-	FailedHost   string        `json:"failed_host,omitempty"`   // the host whose step failed first
-	FailedStep   string        `json:"failed_step,omitempty"`   // and which step
-	Reason       string        `json:"reason,omitempty"`        // what it saw
-	Tolerated    []string      `json:"tolerated,omitempty"`     // failed hosts within failure_limit, returned to their restore point
-	LeftDepooled []string      `json:"left_depooled,omitempty"` // hosts this rollout took out of the pool and could not put back: a person must look
-	NotReturned  []string      `json:"not_returned,omitempty"`  // changed hosts that are not back on their restore point (depooled or not)
-	LeftAlone    []string      `json:"left_alone,omitempty"`    // hosts someone else had depooled; left out of the pool
+	Outcome      Outcome  `json:"outcome"`
+	Ref          string   `json:"ref"`
+	Rev          string   `json:"rev"`
+	LastGood     string   `json:"last_good,omitempty"`
+	Changed      []string `json:"changed,omitempty"`       // hosts that were switched to rev, in order
+	Done         []string `json:"done,omitempty"`          // hosts that finished on rev
+	FailedHost   string   `json:"failed_host,omitempty"`   // the host whose step failed first
+	FailedStep   string   `json:"failed_step,omitempty"`   // and which step
+	Reason       string   `json:"reason,omitempty"`        // what it saw
+	Tolerated    []string `json:"tolerated,omitempty"`     // failed hosts within failure_limit, returned to their restore point
+	LeftDepooled []string `json:"left_depooled,omitempty"` // hosts this rollout took out of the pool and could not put back: a person must look
+	NotReturned  []string `json:"not_returned,omitempty"`  // changed hosts that are not back on their restore point (depooled or not)
+	LeftAlone    []string `json:"left_alone,omitempty"`    // hosts someone else had depooled; left out of the pool
 	// Ended is the rev each changed host runs at the end ("" when stopped
 	// with nothing to return to).
 	Ended    map[string]string `json:"ended,omitempty"`

@@ -192,4 +192,3 @@ func abortCrashed(ctx context.Context, g *GlobalOptions, a *app, opts AbortOptio
 	}
 	return reported(rerr)
 }
-

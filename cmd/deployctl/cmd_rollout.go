@@ -200,7 +200,7 @@ func reported(err error) error {
 // code without printing it again.
 type silentError struct{ err error }
 
-func (s *silentError) Error() string { return s.err.Error() }
+func (s *silentError) Error() string   { return s.err.Error() }
 func (s *silentError) Unwrap() []error { return []error{s.err, errSilent} }
 
 // stopper ends the watch, and stops the work (as an abort would) on a
@@ -282,9 +282,9 @@ type recorder struct {
 	store  *state.Store
 	env    string
 	st     state.State
-	schema int              // the schema version the new rev applies
+	schema int               // the schema version the new rev applies
 	stop   func(cause error) // stops the work
-	err    error            // the first failed save
+	err    error             // the first failed save
 }
 
 func (r *recorder) save() error { return r.store.Save(r.env, r.st) }

@@ -17,6 +17,11 @@
 # starts v1 of the example app on every host, as a deployctl-style release,
 # unless --no-app is given.
 #
+# HAProxy is strict by default (FLEET_LB=strict: `retries 0`, no redispatch),
+# like a production LVS/PyBal balancer: a request sent to a stopped server
+# fails. FLEET_LB=forgiving puts `retries 3` and `option redispatch` in, so
+# such a request is retried on another server.
+#
 # Everything lives in $FLEET_DIR (default /tmp/deployctl-fleet); every process
 # has a pid file there and `down` stops them by PID, together with the app
 # processes named by the hosts' /srv/run/*.pid and any other process left in a
@@ -43,6 +48,7 @@ ETCD_PORT=${ETCD_PORT:-12379}
 ETCD_PEER_PORT=${ETCD_PEER_PORT:-12380}
 PROM_PORT=${PROM_PORT:-19090}
 BACKEND=${BACKEND:-exampleapp}
+FLEET_LB=${FLEET_LB:-strict}     # HAProxy mode: strict (no retry, no redispatch) | forgiving
 APP=exampleapp
 DC=dc1
 CLUSTER=appserver
@@ -68,7 +74,7 @@ log() { printf 'fleet: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 need() { log "missing prerequisite: $*"; exit "$E_PREREQ"; }
 
-usage() { sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 host_dir() { printf '%s/hosts/host%d' "$FLEET_DIR" "$1"; }
 address() { printf '127.0.1.%d' "$1"; }
@@ -367,14 +373,43 @@ pool_keys() {
   done
 }
 
+# lb_retry prints the retry lines of haproxy.cfg for FLEET_LB (checked by
+# check_lb) as @LB_RETRY@. They live here, not in the template: the template
+# is kept free of retries and redispatch, so nothing forgiving slips in by
+# default.
+lb_retry() {
+  case "$FLEET_LB" in
+    strict) printf '    retries 0' ;;
+    forgiving) printf '    retries 3\n    option redispatch' ;;
+  esac
+}
+
+# check_lb refuses an unknown FLEET_LB.
+check_lb() {
+  case "$FLEET_LB" in
+    strict|forgiving) ;;
+    *) log "FLEET_LB must be strict or forgiving, got '$FLEET_LB'"; exit 2 ;;
+  esac
+}
+
 start_haproxy() {
-  local n=$1 i SERVERS=""
+  local n=$1 i SERVERS="" LB_RETRY cfg=$FLEET_DIR/haproxy.cfg
   for i in $(seq "$n"); do
     SERVERS+="    server host$i $(address "$i"):$APP_PORT check weight 10"$'\n'
   done
   SERVERS=${SERVERS%$'\n'}
-  render haproxy.cfg.in "$FLEET_DIR/haproxy.cfg" FLEET_DIR LB_PORT LB_API_PORT BACKEND SERVERS
-  if pid_of "$FLEET_DIR/haproxy.pid" haproxy >/dev/null; then return 0; fi
+  LB_RETRY=$(lb_retry)
+  render haproxy.cfg.in "$cfg.next" FLEET_DIR LB_PORT LB_API_PORT BACKEND SERVERS LB_RETRY
+  if pid_of "$FLEET_DIR/haproxy.pid" haproxy >/dev/null; then
+    # A running HAProxy keeps its config: refuse to describe another one.
+    if ! cmp -s "$cfg.next" "$cfg"; then
+      rm -f "$cfg.next"
+      die "HAProxy runs with another config than this up asks for (FLEET_LB=$FLEET_LB?); run 'fleet.sh down' first"
+    fi
+    rm -f "$cfg.next"
+    return 0
+  fi
+  mv "$cfg.next" "$cfg"
   check_free 127.0.0.1 "$LB_PORT" "HAProxy frontend"
   check_free 127.0.0.1 "$LB_API_PORT" "HAProxy runtime API"
   haproxy -c -q -f "$FLEET_DIR/haproxy.cfg" || die "bad HAProxy config $FLEET_DIR/haproxy.cfg"
@@ -502,6 +537,7 @@ write_configs() {
   "haproxy_api": "127.0.0.1:$LB_API_PORT",
   "haproxy_socket": "$FLEET_DIR/haproxy.sock",
   "backend": "$BACKEND",
+  "lb_mode": "$FLEET_LB",
   "etcd_endpoints": ["http://127.0.0.1:$ETCD_PORT"],
   "pool_prefix": "$POOL_PREFIX",
   "prometheus_url": "http://127.0.0.1:$PROM_PORT",
@@ -531,7 +567,7 @@ fleet is up: $n hosts (127.0.1.1 .. 127.0.1.$n) in $FLEET_DIR
   known_hosts       $FLEET_DIR/known_hosts
   ssh key           $FLEET_DIR/id_ed25519
   app repo          $FLEET_DIR/repo   (tags: ${TAGS[*]})
-  load balancer     http://127.0.0.1:$LB_PORT/
+  load balancer     http://127.0.0.1:$LB_PORT/   (FLEET_LB=$FLEET_LB)
   HAProxy API       tcp://127.0.0.1:$LB_API_PORT  unix://$FLEET_DIR/haproxy.sock  (backend $BACKEND)
   etcd              http://127.0.0.1:$ETCD_PORT  (pool keys under $POOL_PREFIX)
   Prometheus        http://127.0.0.1:$PROM_PORT/
@@ -551,6 +587,7 @@ cmd_up() {
     esac
   done
   check_n "$n"
+  check_lb
   check_prereqs
   local t0=$SECONDS
   # On any failure from here on, say how to look and how to clean up.
