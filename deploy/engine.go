@@ -52,7 +52,8 @@ type Engine struct {
 	// baselines are what the checks recorded before each host's stop, for
 	// the canary checks after the first group.
 	baselines map[string]*checks.Baseline
-	live      map[string]string // host -> rev current points at, once changed
+	live      map[string]string // host -> rev running, once changed ("" stopped)
+	panicked  string            // the run's first recovered panic, with its stack
 }
 
 // Options choose what a rollout does.

@@ -33,11 +33,17 @@ type fakeFleet struct {
 	staged    []string        // revs staged, in order
 	canary    bool            // a canary-stage check is configured
 	canarySaw map[string]bool // host -> the canary check got that host's baseline
+	// stoppedPooled lists every stop of a host that was still pooled: a
+	// broken promise, whatever the test.
+	stoppedPooled []string
+	failRepool    map[string]bool // host -> Repool fails
+	panicCheck    map[string]bool // host -> its checks panic
 }
 
 func newFleet(hosts []string, rev string) *fakeFleet {
 	f := &fakeFleet{current: map[string]string{}, running: map[string]string{}, pooled: map[string]pool.Pooled{},
-		failCheck: map[string]bool{}, failAct: map[string]string{}, unreach: map[string]bool{}}
+		failCheck: map[string]bool{}, failAct: map[string]string{}, unreach: map[string]bool{},
+		failRepool: map[string]bool{}, panicCheck: map[string]bool{}}
 	for _, h := range hosts {
 		f.current[h], f.running[h], f.pooled[h] = rev, rev, pool.PooledYes
 	}
@@ -98,6 +104,9 @@ func (r *fakeRunner) Run(ctx context.Context, _ io.Reader, argv ...string) ([]by
 		return []byte("1048576\n"), nil
 	case "svc-stop":
 		f.mu.Lock()
+		if f.pooled[r.host] == pool.PooledYes {
+			f.stoppedPooled = append(f.stoppedPooled, r.host)
+		}
 		f.running[r.host] = ""
 		f.mu.Unlock()
 		f.record(r.host, "stop")
@@ -137,6 +146,10 @@ func (f *fakeFleet) Repool(_ context.Context, host string, p pool.Prior) error {
 		return nil
 	}
 	f.mu.Lock()
+	if f.failRepool[host] {
+		f.mu.Unlock()
+		return fmt.Errorf("repool %s: etcd did not answer", host)
+	}
 	f.pooled[host] = p.Before.Pooled
 	f.mu.Unlock()
 	f.record(host, "repool")
@@ -202,7 +215,11 @@ func (f *fakeFleet) Run(_ context.Context, st checks.Stage, host string, _ Runne
 	}
 	rev := f.running[host]
 	bad := f.failCheck[rev]
+	boom := f.panicCheck[host]
 	f.mu.Unlock()
+	if boom {
+		panic("check exploded on " + host)
+	}
 	res := checks.Result{Name: "healthz", Kind: checks.KindHTTP, Stage: st, Host: host, Verdict: checks.Pass, Evidence: "200 ok"}
 	if bad && st == checks.StageDepooled {
 		res.Verdict, res.Evidence = checks.Fail, "503 unhealthy"
@@ -252,10 +269,22 @@ func testEnv(t *testing.T, n int, mutate func(*inventory.Env)) *inventory.Env {
 	if mutate != nil {
 		mutate(env)
 	}
+	testingT[env] = t
 	return env
 }
 
+// testingT lets testEngine check, after every test, that no host was
+// stopped while pooled.
+var testingT = map[*inventory.Env]*testing.T{}
+
 func testEngine(env *inventory.Env, f *fakeFleet) (*Engine, *[]Event) {
+	if t, ok := testingT[env]; ok {
+		t.Cleanup(func() {
+			if len(f.stoppedPooled) > 0 {
+				t.Errorf("hosts stopped while pooled: %v", f.stoppedPooled)
+			}
+		})
+	}
 	var mu sync.Mutex
 	events := &[]Event{}
 	e := &Engine{Env: env, Hosts: f, Pool: f, Releases: f, Checks: f,

@@ -72,7 +72,11 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 		if e.opts.Reload && !rollback {
 			return "reload: the service keeps running", nil
 		}
-		return e.service(ctx, r, host, rev, "stop", e.Env.Service.StopTimeout)
+		detail, err := e.service(ctx, r, host, rev, "stop", e.Env.Service.StopTimeout)
+		if err == nil {
+			e.setLive(host, "")
+		}
+		return detail, err
 	}); err != nil {
 		return err
 	}
@@ -87,7 +91,11 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 		if e.opts.Reload && !rollback {
 			return e.service(ctx, r, host, rev, "reload", e.Env.Service.StartTimeout)
 		}
-		return e.service(ctx, r, host, rev, "start", e.Env.Service.StartTimeout)
+		detail, err := e.service(ctx, r, host, rev, "start", e.Env.Service.StartTimeout)
+		if err == nil {
+			e.setLive(host, rev)
+		}
+		return detail, err
 	}); err != nil {
 		return err
 	}
@@ -149,7 +157,6 @@ func (e *Engine) activate(ctx context.Context, r Runner, host, rev string, rollb
 	if err := e.Releases.Activate(ctx, r, rev); err != nil {
 		return "", err
 	}
-	e.setLive(host, rev)
 	detail := e.Env.ReleaseDir(rev)
 	if e.Configs == nil {
 		return detail, nil

@@ -173,7 +173,7 @@ func (e *Engine) restoreHost(ctx context.Context, host string, tolerated bool) e
 		}
 	}
 	if err == nil {
-		err = e.restore(ctx, host, rp.Rev)
+		err = e.recovered(func() error { return e.restore(ctx, host, rp.Rev) })
 	}
 	ev := Event{Type: EventHost, Phase: PhaseRollback, Host: host, Status: StatusOK, Rev: rp.Rev, Elapsed: time.Since(start)}
 	if err != nil {
@@ -266,9 +266,10 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions, hosts []string) 
 	e.opts = Options{LastGood: o.LastGood, LastGoodConfigs: o.LastGoodConfigs, Guard: o.Guard}
 	e.points = points
 	e.live = nil
+	e.panicked = ""
 	e.mu.Unlock()
-	err = e.recovered(res, func() error { return e.restoreAll(ctx, res, hosts) })
-	if res.Panic != "" && !errors.Is(err, ErrPanic) {
+	err = e.recovered(func() error { return e.restoreAll(ctx, res, hosts) })
+	if res.Panic = e.panicOf(); res.Panic != "" && !errors.Is(err, ErrPanic) {
 		err = fmt.Errorf("%w: %w", ErrPanic, err)
 	}
 	return res, err

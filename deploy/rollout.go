@@ -33,6 +33,7 @@ func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (res *Result, er
 	e.baselines = nil
 	e.live = nil
 	e.points = nil
+	e.panicked = ""
 	e.opts = o
 	e.mu.Unlock()
 	ctx, cancel := context.WithTimeoutCause(ctx, e.Env.Rollout.ProgressDeadline, errProgressDeadline)
@@ -76,11 +77,11 @@ func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (res *Result, er
 	}
 
 	e.emit(Event{Type: EventPhase, Phase: "promote", Status: StatusStart, Rev: o.Rev})
-	err = e.recovered(res, func() error { return e.promote(ctx, o, res) })
+	err = e.recovered(func() error { return e.promote(ctx, o, res) })
 	if err == nil {
 		return e.finishPromote(rbctx, o, res)
 	}
-	err = e.recovered(res, func() error {
+	err = e.recovered(func() error {
 		var rerr error
 		res, rerr = e.rollbackAll(ctx, rbctx, res, err)
 		return rerr
@@ -90,7 +91,7 @@ func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (res *Result, er
 	if herr := e.runHooks(rbctx, "on_failure", e.Env.Hooks.OnFailure, f); herr != nil {
 		e.emit(Event{Type: EventInfo, Phase: "rollback", Status: StatusFail, Error: herr.Error()})
 	}
-	if res.Panic != "" && !errors.Is(err, ErrPanic) {
+	if res.Panic = e.panicOf(); res.Panic != "" && !errors.Is(err, ErrPanic) {
 		err = fmt.Errorf("%w: %w", ErrPanic, err)
 	}
 	return res, err
@@ -175,7 +176,7 @@ func (e *Engine) runBatch(ctx context.Context, hosts []string, rev string, res *
 			defer wg.Done()
 			start := time.Now()
 			e.emit(Event{Type: EventHost, Host: h, Status: StatusStart, Rev: rev})
-			err := e.recovered(res, func() error { return e.runHost(ctx, h, rev, false) })
+			err := e.recovered(func() error { return e.runHost(ctx, h, rev, false) })
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
