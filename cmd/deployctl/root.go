@@ -109,14 +109,7 @@ func runWith(args []string, stdout, stderr io.Writer) int {
 }
 
 func runWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
-	// A panic outside the engine (which recovers its own and rolls back)
-	// still exits as a failure a person must look at, not as a usage error.
-	defer func() {
-		if v := recover(); v != nil {
-			fmt.Fprintf(stderr, "deployctl: panic: %v\n%s", v, debug.Stack())
-			code = exitRollbackFailed
-		}
-	}()
+	defer exitOnPanic(stderr, &code)
 	g := &GlobalOptions{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := newRootCommand(g)
 	root.SetArgs(args)
@@ -132,6 +125,16 @@ func runWithInput(args []string, stdin io.Reader, stdout, stderr io.Writer) (cod
 		}
 	}
 	return exitCode(err)
+}
+
+// exitOnPanic, deferred, turns a panic outside the engine (which recovers
+// its own and rolls back) into exit 4 with the panic on stderr: a failure
+// a person must look at, not Go's exit 2, which is a usage error's code.
+func exitOnPanic(stderr io.Writer, code *int) {
+	if v := recover(); v != nil {
+		fmt.Fprintf(stderr, "deployctl: panic: %v\n%s", v, debug.Stack())
+		*code = exitRollbackFailed
+	}
 }
 
 // errSilent marks an error whose message the command already printed.
