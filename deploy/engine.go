@@ -54,6 +54,9 @@ type Engine struct {
 	baselines map[string]*checks.Baseline
 	live      map[string]string // host -> rev running, once changed ("" stopped)
 	panicked  string            // the run's first recovered panic, with its stack
+	// poolBefore is each host's pool state in preflight: what a crash in
+	// the middle of its depool (say, during the drain) must restore.
+	poolBefore map[string]pool.State
 }
 
 // Options choose what a rollout does.
@@ -284,4 +287,30 @@ func (e *Engine) baseline(host string) *checks.Baseline {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.baselines[host]
+}
+
+func (e *Engine) setPoolBefore(host string, st pool.State) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.poolBefore == nil {
+		e.poolBefore = map[string]pool.State{}
+	}
+	e.poolBefore[host] = st
+}
+
+// holdDuringDepool records, before a depool writes anything, that host may
+// be half way out of the pool, with its preflight state to restore: a
+// rollout killed during the drain leaves it to abort, not to nobody.
+func (e *Engine) holdDuringDepool(host string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st, ok := e.poolBefore[host]
+	if _, held := e.priors[host]; held || !ok || st.Pooled != pool.PooledYes {
+		return
+	}
+	if e.priors == nil {
+		e.priors = map[string]pool.Prior{}
+	}
+	e.priors[host] = pool.Prior{Host: host, Changed: true, Before: st}
+	e.notifyHeld()
 }

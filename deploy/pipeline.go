@@ -39,6 +39,7 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 	prior, held := e.takePrior(host)
 	if !held {
 		if err := e.step(ctx, host, rev, StepDepool, func(ctx context.Context) (string, error) {
+			e.holdDuringDepool(host)
 			p, err := e.Pool.Depool(ctx, host)
 			switch {
 			case errors.Is(err, pool.ErrNotPooled):
@@ -48,6 +49,8 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 			case err != nil:
 				if p.Changed {
 					e.setPrior(host, p)
+				} else {
+					e.clearPrior(host)
 				}
 				return "", err
 			}

@@ -87,9 +87,11 @@ func (e *Engine) preflightHost(ctx context.Context, host string) (RestorePoint, 
 	if free < minFreeKiB {
 		return rp, fmt.Errorf("deploy dir %s: only %d MiB free (need %d MiB)", dir, free>>10, minFreeKiB>>10)
 	}
-	if _, err := e.Pool.State(ctx, host); err != nil {
+	ps, err := e.Pool.State(ctx, host)
+	if err != nil {
 		return rp, fmt.Errorf("pool: %w", err)
 	}
+	e.setPoolBefore(host, ps)
 	if rp.Rev, err = e.Releases.Current(ctx, r); err != nil {
 		return rp, fmt.Errorf("current release: %w", err)
 	}

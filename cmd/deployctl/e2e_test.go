@@ -55,7 +55,10 @@ type e2e struct {
 
 // newE2E copies the fleet's configuration with the test overlay and gives
 // the test its own state directory.
-func newE2E(t *testing.T) *e2e {
+func newE2E(t *testing.T) *e2e { return newE2EWith(t, testOverlay) }
+
+// newE2EWith is newE2E with another overlay in place of testOverlay.
+func newE2EWith(t *testing.T, overlay string) *e2e {
 	f := fleet.Get(t)
 	dir := t.TempDir()
 	base, err := os.ReadFile(f.ConfigFile)
@@ -68,7 +71,7 @@ func newE2E(t *testing.T) *e2e {
 		t.Fatal(err)
 	}
 	write(t, filepath.Join(dir, "deployctl.yaml"), string(base))
-	write(t, filepath.Join(dir, "environments", f.EnvName, "inventory.yaml"), string(inv)+testOverlay)
+	write(t, filepath.Join(dir, "environments", f.EnvName, "inventory.yaml"), string(inv)+overlay)
 	x := &e2e{t: t, f: f, cfg: filepath.Join(dir, "deployctl.yaml"), state: filepath.Join(dir, "state"), env: f.EnvName}
 	x.settle()
 	return x

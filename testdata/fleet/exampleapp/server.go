@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"sync/atomic"
+	"time"
 )
 
 // app holds what the handlers need.
@@ -34,6 +36,7 @@ func (a *app) handler() http.Handler {
 	mux.HandleFunc("GET /{$}", a.counted(a.root))
 	mux.HandleFunc("GET /version", a.counted(a.version))
 	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /slow", a.counted(a.slow))
 	mux.HandleFunc("GET /metrics", a.serveMetrics)
 	mux.HandleFunc("/", a.counted(http.NotFound))
 	return mux
@@ -93,4 +96,22 @@ func (a *app) healthz(w http.ResponseWriter, _ *http.Request) {
 func (a *app) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	a.metrics.write(w) //nolint:errcheck // the scraper went away
+}
+
+// maxSlow bounds how long /slow holds a request.
+const maxSlow = 30 * time.Second
+
+// slow answers after ?ms= milliseconds (at most maxSlow): a request in
+// flight that a drain must wait for.
+func (a *app) slow(w http.ResponseWriter, r *http.Request) {
+	ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
+	d := min(time.Duration(ms)*time.Millisecond, maxSlow)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+		return
+	}
+	w.Write([]byte("slow " + d.String() + "\n")) //nolint:errcheck // the client went away
 }
