@@ -54,16 +54,19 @@ func newRolloutCommand(g *GlobalOptions) *cobra.Command {
 		Long: `Lock the environment, resolve <ref> to one rev, check every host (preflight),
 stage the release everywhere, then take the hosts through the pipeline group by
 group, batch by batch: depool, stop, activate, start, wait for the port, checks,
-repool, soak. On any failure the failed host and then every changed host, in
-reverse order, return to the last good rev through the same pipeline.
+repool, soak. On any failure the failed hosts and then every changed host, in
+reverse order, return to what each ran before the rollout (its restore point,
+read in preflight) through the same pipeline. A host is never stopped while
+pooled; a host someone else depooled is deployed but left out of the pool.
 
-The first rollout of an environment needs a last good rev: when every host
-already runs the same rev it is taken as last good; otherwise --initial says
-there is none, and a host that fails is stopped and left depooled (exit 4).
+The first rollout of an environment: when every host already runs the same rev
+it is taken as last good; hosts that run different revs each return to their
+own. If some hosts run nothing yet, --initial is needed: a host that fails and
+ran nothing is then depooled, stopped and named (exit 4).
 
-Interrupt (SIGINT, SIGTERM) or 'deployctl abort' from elsewhere: the rollout
-stops at the next step boundary and rolls back. A second interrupt stops the
-rollback too (exit 130), leaving the state recorded for 'deployctl abort'.` + exitStatusHelp,
+Interrupt (SIGINT, SIGTERM, SIGHUP) or 'deployctl abort' from elsewhere: the
+rollout stops at the next step boundary and rolls back. A second interrupt stops
+the rollback too (exit 130), leaving the state recorded for 'deployctl abort'.` + exitStatusHelp,
 		Args: usageArgs(cobra.RangeArgs(0, 1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := request{Verb: "rollout", ConfigOnly: opts.ConfigOnly}
