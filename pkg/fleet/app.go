@@ -3,6 +3,7 @@ package fleet
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path"
@@ -36,14 +37,24 @@ mv -T "$1/current.tmp" "$1/current"`
 func (f *Fleet) StartApp(t testing.TB, host, tag string) string {
 	t.Helper()
 	h := f.Host(t, host)
-	rev := f.Rev(tag)
-	if rev == "" {
-		t.Fatalf("fleet: unknown tag %q", tag)
-	}
-	f.StopApp(t, host)
-
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultRunTimeout)
 	defer cancel()
+	rel, err := f.startApp(ctx, h, tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rel
+}
+
+// startApp is StartApp.
+func (f *Fleet) startApp(ctx context.Context, h Host, tag string) (string, error) {
+	rev := f.Rev(tag)
+	if rev == "" {
+		return "", fmt.Errorf("fleet: unknown tag %q", tag)
+	}
+	if err := f.stopApp(ctx, h.Name); err != nil {
+		return "", err
+	}
 	appDir := path.Join(f.DeployDir, f.App)
 	rel := path.Join(appDir, "revs", rev)
 
@@ -52,24 +63,28 @@ func (f *Fleet) StartApp(t testing.TB, host, tag string) string {
 	archive.Stdout = &tarball
 	archive.Stderr = &errb
 	if err := archive.Run(); err != nil {
-		t.Fatalf("fleet: git archive %s: %v %s", tag, err, errb.String())
+		return "", fmt.Errorf("fleet: git archive %s: %v %s", tag, err, errb.String())
 	}
-	if _, _, err := f.Exec(ctx, host, &tarball, "sh", "-c", stageScript, "sh", appDir, rev); err != nil {
-		t.Fatalf("fleet: stage %s on %s: %v", tag, host, err)
+	if _, _, err := f.Exec(ctx, h.Name, &tarball, "sh", "-c", stageScript, "sh", appDir, rev); err != nil {
+		return "", fmt.Errorf("fleet: stage %s on %s: %v", tag, h.Name, err)
 	}
+	return rel, f.startRelease(ctx, h, tag, rel)
+}
 
+// startRelease runs the start argv for the release directory rel on h.
+func (f *Fleet) startRelease(ctx context.Context, h Host, tag, rel string) error {
 	argv, err := hosttmpl.ExpandAll(f.StartArgv, hosttmpl.Vars{
 		"release_dir": rel,
 		"address":     h.Address,
 		"host":        h.Name,
 	})
 	if err != nil {
-		t.Fatalf("fleet: start argv: %v", err)
+		return fmt.Errorf("fleet: start argv: %v", err)
 	}
-	if _, _, err := f.Exec(ctx, host, nil, argv...); err != nil {
-		t.Fatalf("fleet: start %s on %s: %v", tag, host, err)
+	if _, _, err := f.Exec(ctx, h.Name, nil, argv...); err != nil {
+		return fmt.Errorf("fleet: start %s on %s: %v", tag, h.Name, err)
 	}
-	return rel
+	return nil
 }
 
 // StopApp stops the app on host with the stop argv; nothing running is fine.
@@ -77,9 +92,17 @@ func (f *Fleet) StopApp(t testing.TB, host string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), DefaultRunTimeout)
 	defer cancel()
-	if _, _, err := f.Exec(ctx, host, nil, f.StopArgv...); err != nil {
-		t.Fatalf("fleet: stop app on %s: %v", host, err)
+	if err := f.stopApp(ctx, host); err != nil {
+		t.Fatal(err)
 	}
+}
+
+// stopApp is StopApp.
+func (f *Fleet) stopApp(ctx context.Context, host string) error {
+	if _, _, err := f.Exec(ctx, host, nil, f.StopArgv...); err != nil {
+		return fmt.Errorf("fleet: stop app on %s: %v", host, err)
+	}
+	return nil
 }
 
 // AppPID returns the pid in host's app pid file, or 0 when there is none.

@@ -17,8 +17,17 @@
 //
 // The tests of one package share the fleet: a test that changes it (a pool
 // key, the version running on a host) restores it in t.Cleanup. StartApp
-// and StopApp start a given version by hand; Run and Exec run commands on a
-// host through the system ssh client; ServerStatus reads HAProxy's view.
+// and StopApp start a given version by hand; StartAppScap starts one from a
+// release laid out as scap3 lays it out (a git checkout, no deployctl
+// marker), and WipeDeploy leaves a host never deployed to, for adoption and
+// first-rollout tests; RestoreStandard puts every host back the way the
+// fleet started (v1, deployctl layout, pooled). Run and Exec run commands on
+// a host through the system ssh client; ServerStatus reads HAProxy's view.
+//
+// HAProxy is strict by default: `retries 0` and no redispatch, like a
+// production LVS/PyBal balancer, so a request sent to a stopped host fails
+// and a rollout that loses no request really drained its hosts.
+// Options.ForgivingLB asks for `retries 3` and `option redispatch` instead.
 //
 // go test runs packages in parallel, so Main serializes fleet users across
 // test binaries with an exclusive flock on Options.LockFile (bounded wait).

@@ -18,6 +18,7 @@ type Fleet struct {
 	HAProxyAPI    string   // runtime API TCP address, "127.0.0.1:PORT"
 	HAProxySocket string   // runtime API unix socket path
 	Backend       string   // HAProxy backend whose servers are named like the hosts
+	LBMode        string   // LBStrict (no retry, no redispatch) or LBForgiving
 	EtcdEndpoints []string // etcd client URLs
 	PoolPrefix    string   // conftool prefix; a host's key is PoolPrefix + host name
 	PrometheusURL string   // "http://127.0.0.1:PORT"
@@ -103,6 +104,7 @@ type description struct {
 	HAProxyAPI    string            `json:"haproxy_api"`
 	HAProxySocket string            `json:"haproxy_socket"`
 	Backend       string            `json:"backend"`
+	LBMode        string            `json:"lb_mode"`
 	EtcdEndpoints []string          `json:"etcd_endpoints"`
 	PoolPrefix    string            `json:"pool_prefix"`
 	PrometheusURL string            `json:"prometheus_url"`
@@ -134,7 +136,7 @@ func load(dir string) (*Fleet, error) {
 	}
 	f := &Fleet{
 		Dir: d.Dir, LBURL: d.LBURL, HAProxyAPI: d.HAProxyAPI, HAProxySocket: d.HAProxySocket,
-		Backend: d.Backend, EtcdEndpoints: d.EtcdEndpoints, PoolPrefix: d.PoolPrefix,
+		Backend: d.Backend, LBMode: d.LBMode, EtcdEndpoints: d.EtcdEndpoints, PoolPrefix: d.PoolPrefix,
 		PrometheusURL: d.PrometheusURL, RepoDir: d.RepoDir, KeyFile: d.KeyFile,
 		KnownHosts: d.KnownHosts, SSHConfig: d.SSHConfig, ConfigFile: d.ConfigFile,
 		EnvName: d.EnvName, App: d.App, DeployDir: d.DeployDir,

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -32,9 +33,11 @@ func TestFleet(t *testing.T) {
 	t.Run("ssh verifies host keys", func(t *testing.T) { testSSH(t, f) })
 	t.Run("each host has its own srv", func(t *testing.T) { testOwnSrv(t, f) })
 	t.Run("haproxy spreads requests", func(t *testing.T) { testSpread(t, f) })
+	t.Run("haproxy is strict", func(t *testing.T) { testStrictLB(t, f) })
 	t.Run("etcd depool drains in haproxy", func(t *testing.T) { testDepool(t, f) })
 	t.Run("prometheus scrapes every host", func(t *testing.T) { testPrometheus(t, f) })
 	t.Run("bad versions misbehave", func(t *testing.T) { testBadVersions(t, f) })
+	t.Run("scap layout, wipe and standard restore", func(t *testing.T) { testScapLayout(t, f) })
 	t.Run("down stops every process", func(t *testing.T) { testDown(t, f) })
 }
 
@@ -154,6 +157,73 @@ func testSpread(t *testing.T, f *Fleet) {
 		if counts[h.Name] < 5 {
 			t.Errorf("%s answered %d of 30 requests through HAProxy: %v", h.Name, counts[h.Name], counts)
 		}
+	}
+}
+
+func testStrictLB(t *testing.T, f *Fleet) {
+	if f.LBMode != LBStrict {
+		t.Fatalf("LB mode %q, want %q by default", f.LBMode, LBStrict)
+	}
+	cfg, err := os.ReadFile(filepath.Join(f.Dir, "haproxy.cfg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var retries []string
+	for _, line := range strings.Split(string(cfg), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "retries ") {
+			retries = append(retries, line)
+		}
+		if strings.Contains(line, "redispatch") && !strings.HasPrefix(line, "#") {
+			t.Errorf("haproxy.cfg has %q", line)
+		}
+	}
+	if len(retries) != 1 || retries[0] != "retries 0" {
+		t.Errorf("haproxy.cfg retries lines %q, want just \"retries 0\"", retries)
+	}
+
+	// With its health check disabled a server stays UP whatever it does, so
+	// HAProxy keeps sending it its share after the app stops: those requests
+	// fail, unless HAProxy retried them elsewhere.
+	h := f.Hosts[len(f.Hosts)-1]
+	server := f.Backend + "/" + h.Name
+	haproxy := func(cmd string) {
+		t.Helper()
+		out, err := f.HAProxyCommand(context.Background(), cmd)
+		if err != nil || strings.TrimSpace(out) != "" {
+			t.Fatalf("haproxy %s: %q %v", cmd, out, err)
+		}
+	}
+	haproxy("disable health " + server)
+	t.Cleanup(func() {
+		f.StartApp(t, h.Name, "v1")
+		haproxy("enable health " + server)
+		eventually(t, 10*time.Second, h.Name+" UP again", func() (bool, string) {
+			st, err := f.ServerStatus(context.Background())
+			if err != nil {
+				return false, err.Error()
+			}
+			return st[h.Name] == "UP", fmt.Sprint(st)
+		})
+	})
+	f.StopApp(t, h.Name)
+
+	n := 6 * len(f.Hosts)
+	var failed int
+	for range n {
+		code, body := get(t, f.LBURL+"/")
+		switch {
+		case code == http.StatusServiceUnavailable:
+			failed++
+		case code != http.StatusOK:
+			t.Fatalf("GET via LB = %d: %s", code, body)
+		case strings.Contains(body, `"host":"`+h.Name+`"`):
+			t.Fatalf("the stopped %s answered: %s", h.Name, body)
+		}
+	}
+	// Round robin gives the stopped server one request in len(Hosts).
+	if want := n / len(f.Hosts); failed != want {
+		t.Errorf("%d of %d requests through HAProxy failed with %s stopped, want %d: HAProxy retried elsewhere", failed, n, h.Name, want)
 	}
 }
 
@@ -329,6 +399,117 @@ func testBadVersions(t *testing.T, f *Fleet) {
 		})
 		t.Logf("bound after about %s", time.Since(began).Round(100*time.Millisecond))
 	})
+}
+
+func testScapLayout(t *testing.T, f *Fleet) {
+	h, other := f.Hosts[0], f.Hosts[1]
+	appDir := path.Join(f.DeployDir, f.App)
+	restored := false
+	t.Cleanup(func() {
+		if !restored {
+			f.RestoreStandard(t)
+		}
+	})
+
+	// scap clones from the fleet's repository, which the hosts see at the
+	// same path as this process does.
+	v2 := f.Rev("v2")
+	if got := strings.TrimSpace(f.Run(t, h.Name, "git", "-C", f.RepoDir, "rev-parse", "--verify", "v2^{commit}")); got != v2 {
+		t.Fatalf("%s sees v2 of %s at %q, want %s", h.Name, f.RepoDir, got, v2)
+	}
+
+	rel := f.StartAppScap(t, h.Name, "v2")
+	if want := path.Join(appDir, "revs", v2); rel != want {
+		t.Fatalf("StartAppScap = %q, want %q", rel, want)
+	}
+	if link, err := os.Readlink(h.Path(appDir + "/current")); err != nil || link != "revs/"+v2 {
+		t.Errorf("current -> %q (%v), want the relative revs/%s", link, err, v2)
+	}
+	if head, err := os.ReadFile(h.Path(rel + "/.git/HEAD")); err != nil || string(head) != v2+"\n" {
+		t.Errorf(".git/HEAD = %q (%v), want the detached %s", head, err, v2)
+	}
+	for _, name := range []string{".deployctl-rev", ".deployctl-manifest"} {
+		if _, err := os.Lstat(h.Path(rel + "/" + name)); !os.IsNotExist(err) {
+			t.Errorf("a scap release has %s (%v)", name, err)
+		}
+	}
+	// git on the host sees a clean checkout at the rev, through current.
+	cur := appDir + "/current"
+	if got := strings.TrimSpace(f.Run(t, h.Name, "git", "-C", cur, "rev-parse", "HEAD")); got != v2 {
+		t.Errorf("git rev-parse HEAD in current = %q, want %s", got, v2)
+	}
+	if st := f.Run(t, h.Name, "git", "-C", cur, "status", "--porcelain", "--untracked-files=all"); st != "" {
+		t.Errorf("the checkout is not clean:\n%s", st)
+	}
+	eventually(t, 10*time.Second, "v2 on "+h.Name, func() (bool, string) {
+		code, body := get(t, h.AppURL()+"/version")
+		return code == http.StatusOK && body == "v2\n", fmt.Sprint(code, " ", body)
+	})
+	pid := f.AppPID(t, h.Name)
+	if exe := strings.TrimSpace(f.Run(t, h.Name, "readlink", fmt.Sprintf("/proc/%d/exe", pid))); exe != rel+"/bin/"+f.App {
+		t.Errorf("the app runs %q, want %s/bin/%s", exe, rel, f.App)
+	}
+
+	f.WipeDeploy(t, h.Name)
+	if _, err := os.Lstat(h.Path(appDir)); !os.IsNotExist(err) {
+		t.Errorf("%s left after WipeDeploy (%v)", appDir, err)
+	}
+	if processAlive(pid) || portOpen(h.AppAddr()) {
+		t.Errorf("the app still runs on %s after WipeDeploy", h.Name)
+	}
+
+	// A depooled host is pooled again by RestoreStandard.
+	if err := f.putPool(context.Background(), other.Name, "no"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, other.Name+" DRAIN", func() (bool, string) {
+		st, err := f.ServerStatus(context.Background())
+		if err != nil {
+			return false, err.Error()
+		}
+		return st[other.Name] == "DRAIN", fmt.Sprint(st)
+	})
+
+	f.RestoreStandard(t)
+	restored = true
+	v1 := f.Rev("v1")
+	cli, err := clientv3.New(clientv3.Config{Endpoints: f.EtcdEndpoints, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	for _, hh := range f.Hosts {
+		if link, err := os.Readlink(hh.Path(appDir + "/current")); err != nil || link != "revs/"+v1 {
+			t.Errorf("%s: current -> %q (%v), want revs/%s", hh.Name, link, err, v1)
+		}
+		if m, err := os.ReadFile(hh.Path(appDir + "/revs/" + v1 + "/.deployctl-rev")); err != nil || string(m) != v1+"\n" {
+			t.Errorf("%s: marker %q (%v), want %s", hh.Name, m, err, v1)
+		}
+		if _, err := os.Lstat(hh.Path(appDir + "/revs/" + v1 + "/.git")); !os.IsNotExist(err) {
+			t.Errorf("%s: the standard release has a .git (%v)", hh.Name, err)
+		}
+		if revs, err := os.ReadDir(hh.Path(appDir + "/revs")); err != nil || len(revs) != 1 {
+			t.Errorf("%s: revs holds %v (%v), want only %s", hh.Name, revs, err, v1)
+		}
+		if code, body := get(t, hh.AppURL()+"/version"); code != http.StatusOK || body != "v1\n" {
+			t.Errorf("%s: /version = %d %q, want v1", hh.Name, code, body)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		resp, err := cli.Get(ctx, f.PoolKey(hh.Name))
+		cancel()
+		if err != nil || len(resp.Kvs) != 1 || string(resp.Kvs[0].Value) != `{"pooled":"yes","weight":10}` {
+			t.Errorf("%s: pool key %v (%v), want pooled", hh.Name, resp, err)
+		}
+	}
+	st, err := f.ServerStatus(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hh := range f.Hosts {
+		if st[hh.Name] != "UP" {
+			t.Errorf("%s is %q in HAProxy after RestoreStandard", hh.Name, st[hh.Name])
+		}
+	}
 }
 
 func testDown(t *testing.T, f *Fleet) {

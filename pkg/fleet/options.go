@@ -25,6 +25,12 @@ type Options struct {
 	DownTimeout time.Duration // bound on fleet.sh down (DefaultDownTimeout)
 	Script      string        // fleet.sh (default: testdata/fleet/fleet.sh of this module)
 	Ports       Ports         // zero fields take DefaultPorts
+	// ForgivingLB makes HAProxy retry a failed request on another server
+	// (FLEET_LB=forgiving: `retries 3`, `option redispatch`). By default it
+	// is strict (`retries 0`, no redispatch), like a production LVS/PyBal
+	// balancer: a request sent to a stopped server fails, so a rollout that
+	// reports no failed requests really drained its hosts.
+	ForgivingLB bool
 }
 
 // Ports are the loopback ports of one fleet.
@@ -98,5 +104,19 @@ func (o Options) env() []string {
 		"ETCD_PORT=" + strconv.Itoa(o.Ports.Etcd),
 		"ETCD_PEER_PORT=" + strconv.Itoa(o.Ports.EtcdPeer),
 		"PROM_PORT=" + strconv.Itoa(o.Ports.Prometheus),
+		"FLEET_LB=" + o.lbMode(),
 	}
+}
+
+// LB modes of fleet.sh (FLEET_LB), as Fleet.LBMode reports them.
+const (
+	LBStrict    = "strict"
+	LBForgiving = "forgiving"
+)
+
+func (o Options) lbMode() string {
+	if o.ForgivingLB {
+		return LBForgiving
+	}
+	return LBStrict
 }

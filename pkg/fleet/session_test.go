@@ -58,6 +58,32 @@ func TestScriptRun(t *testing.T) {
 	}
 }
 
+func TestScriptRunLBMode(t *testing.T) {
+	// The mode is always passed, so a FLEET_LB in the caller's environment
+	// does not leak into the test fleet.
+	t.Setenv("FLEET_LB", "forgiving")
+	tests := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{name: "strict by default", opts: Options{}, want: "strict\n"},
+		{name: "forgiving on request", opts: Options{ForgivingLB: true}, want: "forgiving\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := script{path: fakeScript(t, `echo "$FLEET_LB"`), opts: tt.opts.withDefaults()}
+			out, err := s.run(context.Background(), 5*time.Second, "up")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out != tt.want {
+				t.Fatalf("FLEET_LB = %q, want %q", out, tt.want)
+			}
+		})
+	}
+}
+
 func TestSkippable(t *testing.T) {
 	prereq := errors.Join(ErrPrerequisite, errors.New("no haproxy"))
 	tests := []struct {
