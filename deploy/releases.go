@@ -76,6 +76,16 @@ func (r *Releases) Current(ctx context.Context, h Runner) (string, error) {
 	return rev, err
 }
 
+// Live returns the release current points at, with its origin (its own or
+// adopted from another tool); a host with none yet has a zero LiveRelease.
+func (r *Releases) Live(ctx context.Context, h Runner) (release.LiveRelease, error) {
+	live, err := release.Live(ctx, h, r.Layout)
+	if errors.Is(err, release.ErrNoCurrent) {
+		return release.LiveRelease{}, nil
+	}
+	return live, err
+}
+
 // Prune removes old releases beyond keep.
 func (r *Releases) Prune(ctx context.Context, h Runner, keep int, protect ...string) error {
 	_, err := release.Prune(ctx, h, r.Layout, keep, protect...)

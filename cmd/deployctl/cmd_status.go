@@ -11,6 +11,7 @@ import (
 
 	"github.com/deployctl/deployctl/deploy"
 	"github.com/deployctl/deployctl/pkg/pool"
+	"github.com/deployctl/deployctl/pkg/release"
 	"github.com/deployctl/deployctl/pkg/sshx"
 	"github.com/deployctl/deployctl/pkg/state"
 )
@@ -30,7 +31,10 @@ func newStatusCommand(g *GlobalOptions) *cobra.Command {
 type hostStatus struct {
 	Host  string      `json:"host"`
 	Rev   string      `json:"rev"`
-	Drift bool        `json:"drift"`
+	// Origin is who laid out the live release: deployctl, or "git"/"dir"
+	// for a release adopted from another tool.
+	Origin string      `json:"origin,omitempty"`
+	Drift  bool        `json:"drift"`
 	Pool  *pool.State `json:"pool,omitempty"`
 	Error string      `json:"error,omitempty"`
 }
@@ -77,7 +81,10 @@ func runStatus(ctx context.Context, g *GlobalOptions) error {
 		}
 		r, err := hosts.Runner(ctx, h.Name)
 		if err == nil {
-			hs.Rev, err = rel.Current(ctx, r)
+			var live release.LiveRelease
+			if live, err = rel.Live(ctx, r); err == nil {
+				hs.Rev, hs.Origin = live.Rev, live.Origin.String()
+			}
 		}
 		if err != nil {
 			hs.Error = joinErr(hs.Error, err.Error())
@@ -109,7 +116,7 @@ func runStatus(ctx context.Context, g *GlobalOptions) error {
 		fmt.Fprintf(w, "  rollout    %s %s (%s) by %s: %s, phase %s, host %s, step %s, changed %v\n", c.ID, c.Ref, shortRev(c.Rev), c.By, live, c.Phase, c.Host, c.Step, c.ChangedHosts)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nHOST\tREV\tDRIFT\tPOOLED\tWEIGHT\tLB\tSESSIONS\tERROR")
+	fmt.Fprintln(tw, "\nHOST\tREV\tRELEASE\tDRIFT\tPOOLED\tWEIGHT\tLB\tSESSIONS\tERROR")
 	for _, h := range rep.Hosts {
 		drift := ""
 		if h.Drift {
@@ -119,7 +126,14 @@ func runStatus(ctx context.Context, g *GlobalOptions) error {
 		if h.Pool != nil {
 			pooled, weight, lb, sess = h.Pool.Pooled.String(), fmt.Sprint(h.Pool.Weight), h.Pool.LB, fmt.Sprint(h.Pool.Sessions)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Host, orNone(shortRev(h.Rev)), drift, pooled, weight, lb, sess, h.Error)
+		origin := ""
+		if h.Rev != "" {
+			origin = release.Origin(h.Origin).Describe()
+			if h.Origin == "deployctl" {
+				origin = release.OriginDeployctl.Describe()
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Host, orNone(shortRev(h.Rev)), origin, drift, pooled, weight, lb, sess, h.Error)
 	}
 	return tw.Flush()
 }

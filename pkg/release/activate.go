@@ -9,31 +9,31 @@ import (
 	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
-// Errors of Activate and Current.
-var (
-	// ErrNotStaged: the rev to activate has no complete release.
-	ErrNotStaged = errors.New("release not staged")
-	// ErrNoCurrent: the app has no current symlink yet.
-	ErrNoCurrent = errors.New("no current release")
-)
+// ErrNotStaged: the rev to activate has no complete release.
+var ErrNotStaged = errors.New("release not staged")
 
-// notStagedCode is the exit status activateScript uses for ErrNotStaged.
+// notStagedCode is the exit status activateScript refuses with; its
+// stdout then holds classify's report, which says why.
 const notStagedCode = 3
 
 // activateScript points current at revs/<rev> atomically: a symlink under
 // a temporary name, renamed over current (rename(2) replaces a symlink in
-// one step, so current never dangles or disappears). It refuses a release
-// without a marker naming rev, the sign of a complete staging.
-const activateScript = `# deployctl activate
-set -eu
+// one step, so current never dangles or disappears). It refuses what is
+// not a release of rev: it needs a marker naming rev (the sign of a
+// complete staging), or an adopted directory (a checkout whose HEAD is
+// rev, or a plain one). The check and the switch are one command, and
+// nothing inside the release is written.
+const activateScript = "# deployctl activate\n" + classifyFn + `set -eu
 base=$1 rev=$2
-m="$base/revs/$rev/` + MarkerName + `"
-first=
-[ -f "$m" ] && IFS= read -r first < "$m" || true
-if [ "$first" != "$rev" ]; then
-	echo "revs/$rev is not a staged release" >&2
+classify "$base/revs/$rev"
+case $_found in
+"marker $rev" | "git $rev" | dir) ;;
+*)
+	printf '%s\n' "$_found"
+	echo "revs/$rev is not a release of $rev" >&2
 	exit 3
-fi
+	;;
+esac
 cd "$base"
 tmp=".current.tmp.$$"
 rm -f .current.tmp.*
@@ -41,16 +41,19 @@ ln -s "revs/$rev" "$tmp"
 mv -T "$tmp" ` + CurrentName + `
 `
 
-// Activate makes rev the current release on r's host. It sends nothing
-// but a command: rollback is Activate of the last good rev.
+// Activate makes rev the current release on r's host, current linking
+// to revs/<rev> (relative, so the tree may be moved). It sends nothing but
+// a command: rollback is Activate of the last good rev. A checkout at
+// another commit is ErrForeignRelease; anything else that is no release
+// of rev is ErrNotStaged.
 func Activate(ctx context.Context, r Runner, l Layout, rev string) error {
 	if err := check(l, rev); err != nil {
 		return err
 	}
-	_, err := r.Run(ctx, nil, sh(activateScript, l.Base(), rev)...)
+	out, err := r.Run(ctx, nil, sh(activateScript, l.Base(), rev)...)
 	var xe *sshx.ExitError
 	if errors.As(err, &xe) && xe.Code == notStagedCode {
-		return fmt.Errorf("activate %s on %s: %w", short(rev), r.Host(), ErrNotStaged)
+		return fmt.Errorf("activate %s on %s: %w", short(rev), r.Host(), refusal(l, rev, string(out)))
 	}
 	if err != nil {
 		return fmt.Errorf("activate %s on %s: %w", short(rev), r.Host(), err)
@@ -58,45 +61,24 @@ func Activate(ctx context.Context, r Runner, l Layout, rev string) error {
 	return nil
 }
 
-const currentScript = `# deployctl current
-c=$1
-if [ ! -L "$c" ]; then
-	if [ -e "$c" ]; then echo notlink; else echo none; fi
-	exit 0
-fi
-printf 'link %s\n' "$(readlink "$c")"
-if [ -f "$c/` + MarkerName + `" ]; then echo marker; head -n 1 "$c/` + MarkerName + `"; else echo nomarker; fi
-`
-
-// Current returns the rev that current points at on r's host, checked
-// against that release's marker (a marker holding only the rev, as the
-// example fleet writes, is fine). No current yet is ErrNoCurrent.
-func Current(ctx context.Context, r Runner, l Layout) (string, error) {
-	if err := l.Validate(); err != nil {
-		return "", err
-	}
-	out, err := r.Run(ctx, nil, sh(currentScript, l.Current())...)
+// refusal says why activateScript refused rev, from what it printed.
+func refusal(l Layout, rev, out string) error {
+	line, _, _ := strings.Cut(out, "\n")
+	f, err := parseFound(line)
 	if err != nil {
-		return "", fmt.Errorf("current on %s: %w", r.Host(), err)
+		return ErrNotStaged
 	}
-	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	dir := l.Release(rev)
+	_, err = f.origin(dir, rev)
+	var nr *notRelease
 	switch {
-	case lines[0] == "none":
-		return "", fmt.Errorf("current on %s: %w", r.Host(), ErrNoCurrent)
-	case lines[0] == "notlink":
-		return "", fmt.Errorf("current on %s: %s is not a symlink", r.Host(), l.Current())
-	case len(lines) < 2 || !strings.HasPrefix(lines[0], "link "):
-		return "", fmt.Errorf("current on %s: unexpected output %q", r.Host(), out)
+	case errors.Is(err, ErrForeignRelease):
+		return err
+	case errors.Is(err, errAbsent):
+		return fmt.Errorf("%w: %s does not exist", ErrNotStaged, dir)
+	case errors.As(err, &nr):
+		return fmt.Errorf("%w: %s: %s", ErrNotStaged, dir, nr.reason)
 	}
-	rev, err := revFromLink(strings.TrimPrefix(lines[0], "link "))
-	if err != nil {
-		return "", fmt.Errorf("current on %s: %w", r.Host(), err)
-	}
-	if lines[1] != "marker" || len(lines) < 3 {
-		return "", fmt.Errorf("current on %s: %w: revs/%s has no %s", r.Host(), ErrVerify, rev, MarkerName)
-	}
-	if got := strings.TrimSpace(lines[2]); got != rev {
-		return "", fmt.Errorf("current on %s: %w: revs/%s has a marker for %q", r.Host(), ErrVerify, rev, got)
-	}
-	return rev, nil
+	// The script is stricter than parseRev (a marker line with spaces).
+	return fmt.Errorf("%w: %s: %s", ErrNotStaged, dir, line)
 }

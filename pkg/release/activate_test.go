@@ -94,7 +94,7 @@ func TestCurrentErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, nil},
-		{"release without marker", func(t *testing.T, l release.Layout) {
+		{"empty release without marker", func(t *testing.T, l release.Layout) {
 			mkdirs(t, l.Release(revA))
 			if err := os.Symlink("revs/"+revA, l.Current()); err != nil {
 				t.Fatal(err)

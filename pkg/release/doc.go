@@ -26,6 +26,23 @@
 // manifest (as the example fleet lays out by hand) is accepted and trusted
 // without a recount.
 //
+// Adoption: a fleet another tool deployed is taken as it is. A
+// revs/<rev> named by a full rev and holding no marker is an adopted
+// release (see Origin): a git checkout, as scap3 lays out, whose HEAD
+// commit must be rev (read from .git/HEAD, its ref file or packed-refs,
+// since a host may lack git; git itself only when those do not tell), or
+// a plain, non-empty directory, as Ansible or a hand copy leaves. It reads
+// as staged, so staging sends nothing, and deployctl never writes into it;
+// it is activated and pruned like deployctl's own. A checkout at another
+// commit than its name is ErrForeignRelease: never replaced, the operator
+// moves it aside. deployctl needs current to be a symlink into revs/
+// (relative or absolute); a real directory, or a link elsewhere, is
+// ErrForeignCurrent, and a link to a missing release ErrDanglingCurrent,
+// each saying how to move into the layout. No marker is written into an
+// adopted release, not even by activation: a marker is the sign of
+// deployctl's own complete staging (written in the .partial, before the
+// rename), so a revs/<rev> without one was never a half-staging of ours.
+//
 // Activation points current at a release atomically: a symlink under a
 // temporary name, then rename(2) over current (mv -T), so a reader of
 // current never finds it missing. Prune keeps the newest releases by

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -12,7 +13,7 @@ type State int
 // States of a rev on a host.
 const (
 	Absent  State = iota // no revs/<rev>
-	Staged               // a complete release whose files match its marker
+	Staged               // a complete release: deployctl's, whose files match its marker, or an adopted one
 	Damaged              // revs/<rev> exists but is not a complete, intact release
 )
 
@@ -33,62 +34,68 @@ func (s State) String() string {
 type Status struct {
 	State   State
 	Reason  string // why it is Damaged
-	Marker  Marker // for Staged
+	Origin  Origin // for Staged: deployctl's own, or adopted
+	Marker  Marker // for Staged; an adopted release has only its Rev
 	Current bool   // current points at this rev
 }
 
-const inspectScript = `# deployctl inspect
-d=$1
+const inspectScript = "# deployctl inspect\n" + classifyFn + `d=$1
 link=$(readlink "$2" 2>/dev/null) || link=
 printf 'current %s\n' "$link"
-if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then echo notdir; exit 0; fi
-if [ ! -e "$d" ]; then echo absent; exit 0; fi
-if [ ! -f "$d/` + MarkerName + `" ]; then echo nomarker; exit 0; fi
-first=
-IFS= read -r first < "$d/` + MarkerName + `" || true
-printf 'marker %s\n' "$first"
-if [ -f "$d/` + ManifestName + `" ]; then echo manifest; cat "$d/` + ManifestName + `"; else echo nomanifest; fi
+classify "$d"
+printf '%s\n' "$_found"
+case $_found in
+marker\ *)
+	if [ -f "$d/` + ManifestName + `" ]; then echo manifest; cat "$d/` + ManifestName + `"; else echo nomanifest; fi
+	;;
+esac
 `
 
-// Inspect reports whether rev is staged on r's host: revs/<rev> exists,
-// its marker names rev, and its tree shows the counts its manifest
-// records (a tree listing; no file is read). A release with a marker but
-// no manifest (laid out by hand or by the example fleet) is trusted.
+// Inspect reports whether rev is staged on r's host. A release of
+// deployctl's is staged when its marker names rev and its tree shows the
+// counts its manifest records (a tree listing; no file is read); one with
+// a marker but no manifest (laid out by hand or by the example fleet) is
+// trusted. A revs/<rev> without a marker is adopted (Status.Origin): a
+// git checkout whose HEAD is rev, or a plain directory, is Staged as it
+// is, so staging sends nothing and never writes into it. A checkout at
+// another commit is an error wrapping ErrForeignRelease, not Damaged:
+// staging must not replace it.
 func Inspect(ctx context.Context, r Runner, l Layout, rev string) (Status, error) {
 	if err := check(l, rev); err != nil {
 		return Status{}, err
 	}
+	fail := func(err error) (Status, error) {
+		return Status{}, fmt.Errorf("inspect %s on %s: %w", short(rev), r.Host(), err)
+	}
 	out, err := r.Run(ctx, nil, sh(inspectScript, l.Release(rev), l.Current())...)
 	if err != nil {
-		return Status{}, fmt.Errorf("inspect %s: %w", short(rev), err)
+		return fail(err)
 	}
 	lines := strings.SplitN(string(out), "\n", 4)
-	if len(lines) < 2 || !strings.HasPrefix(lines[0], "current ") {
-		return Status{}, fmt.Errorf("inspect %s: unexpected output %q", short(rev), out)
+	if len(lines) < 3 || !strings.HasPrefix(lines[0], "current ") {
+		return fail(fmt.Errorf("unexpected output %q", out))
 	}
 	var st Status
 	if cur, err := revFromLink(strings.TrimPrefix(lines[0], "current ")); err == nil && cur == rev {
 		st.Current = true
 	}
+	f, err := parseFound(lines[1])
+	if err != nil {
+		return fail(err)
+	}
+	o, err := f.origin(l.Release(rev), rev)
+	var nr *notRelease
 	switch {
-	case lines[1] == "absent":
+	case errors.Is(err, errAbsent):
 		st.State = Absent
 		return st, nil
-	case lines[1] == "notdir":
-		return damaged(st, "not a directory"), nil
-	case lines[1] == "nomarker":
-		return damaged(st, "no "+MarkerName+" (an interrupted or foreign copy)"), nil
-	case !strings.HasPrefix(lines[1], "marker ") || len(lines) < 3:
-		return Status{}, fmt.Errorf("inspect %s: unexpected output %q", short(rev), out)
+	case errors.As(err, &nr):
+		return damaged(st, nr.reason), nil
+	case err != nil:
+		return fail(err)
 	}
-	var m Marker
-	if m.Rev, err = parseRev(strings.TrimPrefix(lines[1], "marker ")); err != nil {
-		return damaged(st, err.Error()), nil
-	}
-	if m.Rev != rev {
-		return damaged(st, fmt.Sprintf("marker names rev %s", m.Rev)), nil
-	}
-	if lines[2] == "manifest" {
+	m := Marker{Rev: rev}
+	if o == OriginDeployctl && lines[2] == "manifest" {
 		rest := ""
 		if len(lines) == 4 {
 			rest = lines[3]
@@ -98,13 +105,14 @@ func Inspect(ctx context.Context, r Runner, l Layout, rev string) (Status, error
 		}
 		got, err := listTree(ctx, r, l.Release(rev))
 		if err != nil {
-			return Status{}, fmt.Errorf("inspect %s: %w", short(rev), err)
+			return fail(err)
 		}
 		if got != m.Manifest.Counts {
 			return damaged(st, fmt.Sprintf("files changed since staging: tree has %s, manifest records %s", got, m.Manifest.Counts)), nil
 		}
 	}
 	st.State = Staged
+	st.Origin = o
 	st.Marker = m
 	return st, nil
 }

@@ -35,8 +35,9 @@ for e in "$@"; do rmtree "$e"; done
 // Prune removes old releases on r's host: it keeps the keep newest (by
 // staging time), and always current and every rev in protect (the last
 // good one), even beyond keep; it removes every leftover .partial and .old.
-// Entries of revs/ that are not deployctl's are left alone. It returns the
-// names it removed.
+// Releases adopted from another tool (see Origin) count like deployctl's
+// own, aged by their directory's mtime, as they have no marker. Entries of
+// revs/ not named by a rev are left alone. It returns the names it removed.
 func Prune(ctx context.Context, r Runner, l Layout, keep int, protect ...string) ([]string, error) {
 	if err := l.Validate(); err != nil {
 		return nil, err

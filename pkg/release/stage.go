@@ -23,6 +23,7 @@ type Result struct {
 	Host     string
 	Rev      string
 	Skipped  bool          // already staged and intact: nothing was sent
+	Origin   Origin        // for Skipped: who laid the release out (adopted ones are never written)
 	Replaced string        // why an existing revs/<rev> was replaced ("" if none was)
 	Bytes    int64         // archive bytes sent
 	Counts   Counts        // what the release holds (when known)
@@ -35,8 +36,10 @@ type source func(ctx context.Context, w io.Writer) (Manifest, error)
 // Stage puts rev on r's host as revs/<rev>, streaming archive's tar over
 // r into revs/<rev>.partial, checking the tree against the stream, writing
 // the marker, then renaming. A rev already staged and intact is not sent
-// again (Result.Skipped). A damaged revs/<rev> is replaced, unless it is
-// current (ErrDamagedCurrent). On failure nothing named revs/<rev> is left
+// again (Result.Skipped), and neither is one adopted from another tool
+// (see Inspect), which is never written into; a checkout at another
+// commit is refused (ErrForeignRelease). A damaged revs/<rev> is replaced,
+// unless it is current (ErrDamagedCurrent). On failure nothing named revs/<rev> is left
 // that looks complete; the .partial is removed (best effort) or left for
 // the next staging or prune.
 func Stage(ctx context.Context, r Runner, l Layout, rev string, archive Archive) (Result, error) {
@@ -81,6 +84,7 @@ func stage(ctx context.Context, r Runner, l Layout, rev string, st *Status, src 
 	switch st.State {
 	case Staged:
 		res.Skipped = true
+		res.Origin = st.Origin
 		if st.Marker.Manifest != nil {
 			res.Counts = st.Marker.Manifest.Counts
 		}
