@@ -29,14 +29,14 @@ func newStatusCommand(g *GlobalOptions) *cobra.Command {
 }
 
 type hostStatus struct {
-	Host  string      `json:"host"`
-	Rev   string      `json:"rev"`
+	Host string `json:"host"`
+	Rev  string `json:"rev"`
 	// Origin is who laid out the live release: deployctl, or "git"/"dir"
 	// for a release adopted from another tool.
 	Origin string      `json:"origin,omitempty"`
 	Drift  bool        `json:"drift"`
-	Pool  *pool.State `json:"pool,omitempty"`
-	Error string      `json:"error,omitempty"`
+	Pool   *pool.State `json:"pool,omitempty"`
+	Error  string      `json:"error,omitempty"`
 }
 
 type statusReport struct {
