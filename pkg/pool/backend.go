@@ -22,9 +22,11 @@ import (
 //     any other error, Prior.Changed says whether the host may have been
 //     changed; the caller repools it with that Prior.
 //   - Repool with a Prior whose Changed is false does nothing. Otherwise, if
-//     the host is still as Depool left it, Repool restores exactly
-//     Prior.Before (pooled and weight, whatever the weight became meanwhile)
-//     and verifies it (up to verify_timeout). If the host is already back as
+//     the host is still as Depool left it, or part way when Depool was
+//     interrupted (HAProxy: DRAIN, not yet MAINT; etcd: pooled=no written,
+//     not yet verified or drained), Repool restores exactly Prior.Before
+//     (pooled and weight, whatever the weight became meanwhile) and
+//     verifies it (up to verify_timeout). If the host is already back as
 //     Before, it only verifies (Repool is idempotent). In any other state
 //     someone else changed the host: nothing is written and the error wraps
 //     ErrChanged.

@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -23,23 +24,49 @@ func testHosts(names ...string) []pool.Host {
 	return hosts
 }
 
+// fakeEnv is a Fake pool of four hosts; with lb, each has a load balancer
+// view, so the suite sees MAINT and DRAIN as HAProxy would show them.
+func fakeEnv(t *testing.T, lb bool) pooltest.Env {
+	hosts := testHosts("h1", "h2", "h3", "h4")
+	f := pooltest.NewFake()
+	for i, h := range hosts {
+		st := pool.State{Pooled: pool.PooledYes, Weight: 10 * (i + 1)}
+		if lb {
+			st.LB, st.Up = "UP", true
+		}
+		f.Set(h.Name, st)
+	}
+	return pooltest.Env{
+		Backend: f,
+		Hosts:   hosts,
+		Unknown: testHosts("nosuchhost")[0],
+		Set: func(ctx context.Context, h pool.Host, p pool.Pooled, w int) error {
+			st := pool.State{Pooled: p, Weight: w}
+			if lb {
+				st.LB, st.Up = "MAINT", false
+				if p == pool.PooledYes {
+					st.LB, st.Up = "UP", true
+				}
+			}
+			f.Set(h.Name, st)
+			return nil
+		},
+		SetWeight: func(ctx context.Context, h pool.Host, w int) error {
+			st, _ := f.Get(h.Name)
+			st.Weight = w
+			f.Set(h.Name, st)
+			return nil
+		},
+		Interrupt: f.Interrupt,
+	}
+}
+
 func TestConformanceFake(t *testing.T) {
-	pooltest.RunConformance(t, func(t *testing.T) pooltest.Env {
-		hosts := testHosts("h1", "h2", "h3", "h4")
-		f := pooltest.NewFake()
-		for i, h := range hosts {
-			f.Set(h.Name, pool.State{Pooled: pool.PooledYes, Weight: 10 * (i + 1)})
-		}
-		return pooltest.Env{
-			Backend: f,
-			Hosts:   hosts,
-			Unknown: testHosts("nosuchhost")[0],
-			Set: func(ctx context.Context, h pool.Host, p pool.Pooled, w int) error {
-				f.Set(h.Name, pool.State{Pooled: p, Weight: w})
-				return nil
-			},
-		}
-	})
+	pooltest.RunConformance(t, func(t *testing.T) pooltest.Env { return fakeEnv(t, false) })
+}
+
+func TestConformanceFakeLB(t *testing.T) {
+	pooltest.RunConformance(t, func(t *testing.T) pooltest.Env { return fakeEnv(t, true) })
 }
 
 func TestConformanceNone(t *testing.T) {
@@ -103,7 +130,48 @@ func etcdEnv(t *testing.T, e *etcdServer, n *atomic.Int64, lb *haproxyServer) po
 			_, err := e.cli.Put(ctx, keyOf(h), conftoolValue(p, w))
 			return err
 		},
+		SetWeight: func(ctx context.Context, h pool.Host, w int) error {
+			var v struct{ Pooled string }
+			raw, _ := e.get(t, keyOf(h))
+			if err := json.Unmarshal([]byte(raw), &v); err != nil {
+				return fmt.Errorf("%s: %q: %v", keyOf(h), raw, err)
+			}
+			_, err := e.cli.Put(ctx, keyOf(h), fmt.Sprintf(`{"pooled":%q,"weight":%d}`, v.Pooled, w))
+			return err
+		},
+		Interrupt: func(ctx context.Context, h pool.Host) (pool.Prior, error) {
+			return etcdInterrupt(ctx, t, e, b, lb, h, keyOf(h))
+		},
 	}
+}
+
+// etcdInterrupt does what an etcd Depool does up to its write of pooled=no,
+// and returns its Prior as Depool had recorded it by then. With an LB it
+// waits until poolsync has drained the server, as a Depool interrupted
+// during its drain wait leaves it; else a late poolsync could drain the
+// server after the Repool under test.
+func etcdInterrupt(ctx context.Context, t *testing.T, e *etcdServer, b pool.Backend, lb *haproxyServer, h pool.Host, key string) (pool.Prior, error) {
+	before, err := b.State(ctx, h)
+	if err != nil {
+		return pool.Prior{}, err
+	}
+	raw, _ := e.get(t, key)
+	wrote := conftoolValue(pool.PooledNo, before.Weight)
+	if raw != conftoolValue(pool.PooledYes, before.Weight) {
+		return pool.Prior{}, fmt.Errorf("%s: %q, want a pooled value of this env", key, raw)
+	}
+	if _, err := e.cli.Put(ctx, key, wrote); err != nil {
+		return pool.Prior{}, err
+	}
+	if lb != nil {
+		eventually(t, "poolsync drains "+h.Name, func() error {
+			if s := lb.server(t, "exampleapp", h.Name); !s.Drain() {
+				return fmt.Errorf("haproxy shows %+v", s)
+			}
+			return nil
+		})
+	}
+	return pool.Prior{Host: h.Name, Changed: true, Before: before, Value: raw, Wrote: wrote}, nil
 }
 
 func TestConformanceEtcd(t *testing.T) {
@@ -159,13 +227,34 @@ func haproxyEnv(t *testing.T, unix bool) pooltest.Env {
 				fmt.Sprintf("set server exampleapp/%s weight %d", h.Name, w),
 				fmt.Sprintf("set server exampleapp/%s state %s", h.Name, state),
 			} {
-				if out, err := lb.rt.Command(ctx, cmd); err != nil || strings.TrimSpace(out) != "" {
-					return fmt.Errorf("%s: %q %v", cmd, out, err)
+				if err := lbCommand(ctx, lb, cmd); err != nil {
+					return err
 				}
 			}
 			return nil
 		},
+		SetWeight: func(ctx context.Context, h pool.Host, w int) error {
+			return lbCommand(ctx, lb, fmt.Sprintf("set server exampleapp/%s weight %d", h.Name, w))
+		},
+		// As Depool does up to its first command, which an interrupt
+		// (cancelled context, killed process) may follow.
+		Interrupt: func(ctx context.Context, h pool.Host) (pool.Prior, error) {
+			before, err := b.State(ctx, h)
+			if err != nil {
+				return pool.Prior{}, err
+			}
+			p := pool.Prior{Host: h.Name, Changed: true, Before: before}
+			return p, lbCommand(ctx, lb, "set server exampleapp/"+h.Name+" state drain")
+		},
 	}
+}
+
+// lbCommand runs a runtime API command that must answer nothing.
+func lbCommand(ctx context.Context, lb *haproxyServer, cmd string) error {
+	if out, err := lb.rt.Command(ctx, cmd); err != nil || strings.TrimSpace(out) != "" {
+		return fmt.Errorf("%s: %q %v", cmd, out, err)
+	}
+	return nil
 }
 
 func TestConformanceHAProxyTCP(t *testing.T) {

@@ -301,7 +301,9 @@ func (b *Etcd) Depool(ctx context.Context, h Host) (Prior, error) {
 }
 
 // Repool writes back the exact value Depool found, if the key still says
-// pooled "no"; see Backend for the other cases.
+// pooled "no": whether Depool finished or was cut short after its write,
+// before the LB showed it or while the server drained. See Backend for the
+// other cases.
 func (b *Etcd) Repool(ctx context.Context, h Host, p Prior) error {
 	if !p.Changed {
 		return nil

@@ -17,7 +17,8 @@ import (
 // The runtime API has no compare-and-swap: between our read and our set,
 // another operator's change can slip in. The environment lock keeps
 // deployctl processes apart; Repool still refuses a server it finds in any
-// state but the MAINT it left (ErrChanged).
+// state but the MAINT a depool leaves, or the DRAIN an interrupted depool
+// leaves (ErrChanged).
 type HAProxy struct {
 	rt            *Runtime
 	backend       string
@@ -77,7 +78,9 @@ func (b *HAProxy) State(ctx context.Context, h Host) (State, error) {
 
 // Depool drains the host's server, waits for its sessions to end (up to
 // drain_timeout; then it goes on and logs how many are left), puts it in
-// maint and checks that HAProxy shows MAINT.
+// maint and checks that HAProxy shows MAINT. Cut short after the drain
+// (ctx cancelled, the process killed), it leaves the server in DRAIN; the
+// Prior, Changed from before the first command, lets Repool put it back.
 func (b *HAProxy) Depool(ctx context.Context, h Host) (Prior, error) {
 	p := Prior{Host: h.Name}
 	srv, err := b.serverName(h)
@@ -126,7 +129,11 @@ func (b *HAProxy) Depool(ctx context.Context, h Host) (Prior, error) {
 }
 
 // Repool restores the weight Depool found, sets the server ready and waits
-// until HAProxy reports it UP.
+// until HAProxy reports it UP. It accepts the server in MAINT, as Depool
+// leaves it, and in DRAIN, as a Depool cut short between drain and maint
+// (cancelled, or the process died) leaves it: otherwise such a host could
+// never be put back. Only the forced flags our depool sets are accepted;
+// see ServerStatus.LeftByDepool.
 func (b *HAProxy) Repool(ctx context.Context, h Host, p Prior) error {
 	if !p.Changed {
 		return nil
@@ -144,8 +151,10 @@ func (b *HAProxy) Repool(ctx context.Context, h Host, p Prior) error {
 		return fail(err)
 	}
 	switch {
-	case st.ForcedMaintOnly():
-		// As Depool left it (perhaps with another weight): restore.
+	case st.LeftByDepool():
+		// As Depool left it, or part way (DRAIN), perhaps with another
+		// weight set meanwhile: restore Before's weight, as the contract
+		// says, whichever of the two states we find.
 		if st.Weight != p.Before.Weight {
 			if err := b.rt.set(ctx, "set server "+name+" weight "+strconv.Itoa(p.Before.Weight)); err != nil {
 				return fail(err)
@@ -157,14 +166,16 @@ func (b *HAProxy) Repool(ctx context.Context, h Host, p Prior) error {
 	case st.Admin == 0 && st.Weight == p.Before.Weight:
 		// Already back (a repeated Repool): only verify.
 	default:
-		return fail(fmt.Errorf("%w: haproxy shows %s weight %d (admin state %#x), expected MAINT from our depool; left as it is",
+		return fail(fmt.Errorf("%w: haproxy shows %s weight %d (admin state %#x), expected MAINT or DRAIN from our depool; left as it is",
 			ErrChanged, st.Status, st.Weight, st.Admin))
 	}
 	var last string
 	err = waitFor(ctx, b.verifyTimeout, func(ctx context.Context) (bool, error) {
 		st, err := b.rt.Server(ctx, b.backend, srv)
 		last = st.Status
-		return err == nil && st.FullyUp(), err
+		// Back means no maint or drain flag left as well as an UP status,
+		// as the etcd backend's verify checks it.
+		return err == nil && st.FullyUp() && !st.Maint() && !st.Drain(), err
 	})
 	if err != nil {
 		return fail(verifyErr(err, "UP (last "+last+")", b.verifyTimeout))

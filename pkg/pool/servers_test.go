@@ -180,6 +180,7 @@ type lbServer struct {
 	addr   string // host:port
 	weight int
 	check  bool
+	extra  string // more server keywords: "track be/s", "disabled"
 }
 
 // haproxyServer is one HAProxy with a frontend and one backend.
@@ -230,6 +231,9 @@ backend %s
 		check := ""
 		if s.check {
 			check = " check"
+		}
+		if s.extra != "" {
+			check += " " + s.extra
 		}
 		fmt.Fprintf(&b, "  server %s %s weight %d%s\n", s.name, s.addr, s.weight, check)
 	}

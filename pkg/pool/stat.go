@@ -38,9 +38,19 @@ func (s ServerStatus) Maint() bool { return s.Admin&admMaint != 0 }
 // Drain reports whether the server is draining.
 func (s ServerStatus) Drain() bool { return s.Admin&admDrain != 0 }
 
-// ForcedMaintOnly reports whether the only admin flag is the one
-// "set server state maint" sets, as a depool leaves it.
-func (s ServerStatus) ForcedMaintOnly() bool { return s.Admin == admForcedMaint }
+// admDepool are the admin flags a depool sets: forced drain ("set server
+// state drain"), then forced maint ("state maint"). "state ready" clears
+// both, and only these.
+const admDepool = admForcedDrain | admForcedMaint
+
+// LeftByDepool reports whether the server's admin flags are some of those a
+// depool sets and no others: forced maint as a finished depool leaves it,
+// forced drain as an interrupted one does (or both). Any other flag
+// (inherited from a tracked server, from the config, from DNS) was not set
+// by us, and "state ready" would not clear it.
+func (s ServerStatus) LeftByDepool() bool {
+	return s.Admin != 0 && s.Admin&^admDepool == 0
+}
 
 // Up reports whether HAProxy considers the server healthy: UP (also while
 // going down, "UP 1/3"), DRAIN (up but draining) or without checks.

@@ -146,3 +146,31 @@ func TestServerStatusState(t *testing.T) {
 		})
 	}
 }
+
+// TestLeftByDepool: only the forced flags our depool sets ("state drain",
+// then "state maint"), alone or together, are ours to clear.
+func TestLeftByDepool(t *testing.T) {
+	tests := []struct {
+		name  string
+		admin int
+		want  bool
+	}{
+		{name: "pooled", admin: 0},
+		{name: "forced maint, a finished depool", admin: admForcedMaint, want: true},
+		{name: "forced drain, an interrupted depool", admin: admForcedDrain, want: true},
+		{name: "forced drain and maint", admin: admForcedDrain | admForcedMaint, want: true},
+		{name: "inherited maint", admin: admInheritedMaint},
+		{name: "inherited drain", admin: admInheritedDrain},
+		{name: "forced drain and inherited maint", admin: admForcedDrain | admInheritedMaint},
+		{name: "disabled in config", admin: admConfigMaint | admForcedMaint},
+		{name: "dns resolution", admin: admResolvMaint},
+		{name: "hostname", admin: admHostnameMaint | admForcedMaint},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := (ServerStatus{Admin: tt.admin}).LeftByDepool(); got != tt.want {
+				t.Errorf("LeftByDepool() with admin state %#x = %v, want %v", tt.admin, got, tt.want)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -33,6 +34,11 @@ func (b broken) Repool(ctx context.Context, h pool.Host, p pool.Prior) error {
 			b.Set(h.Name, pool.State{Pooled: pool.PooledYes, Weight: st.Weight})
 		}
 		return nil
+	case "refuses-drain":
+		// Knows only the MAINT a finished depool leaves.
+		if st, _ := b.Get(h.Name); p.Changed && st.LB == "DRAIN" {
+			return fmt.Errorf("repool %s: %w", h.Name, pool.ErrChanged)
+		}
 	case "overwrites-others":
 		if p.Changed {
 			b.Set(h.Name, p.Before)
@@ -56,18 +62,9 @@ func (b broken) State(ctx context.Context, h pool.Host) (pool.State, error) {
 func TestConformanceCatchesBrokenBackends(t *testing.T) {
 	if mode := os.Getenv("POOLTEST_BROKEN"); mode != "" {
 		pooltest.RunConformance(t, func(t *testing.T) pooltest.Env {
-			hosts := testHosts("h1", "h2", "h3")
-			f := pooltest.NewFake()
-			for i, h := range hosts {
-				f.Set(h.Name, pool.State{Pooled: pool.PooledYes, Weight: 10 * (i + 1)})
-			}
-			return pooltest.Env{
-				Backend: broken{f, mode}, Hosts: hosts, Unknown: testHosts("nosuchhost")[0],
-				Set: func(ctx context.Context, h pool.Host, p pool.Pooled, w int) error {
-					f.Set(h.Name, pool.State{Pooled: p, Weight: w})
-					return nil
-				},
-			}
+			e := fakeEnv(t, true)
+			e.Backend = broken{e.Backend.(*pooltest.Fake), mode}
+			return e
 		})
 		return
 	}
@@ -79,6 +76,7 @@ func TestConformanceCatchesBrokenBackends(t *testing.T) {
 		{"forgets-weight", "repool_restores_the_weight"},
 		{"overwrites-others", "repool_refuses_a_host_someone_else_changed"},
 		{"always-pooled", "depool_then_repool_restores"},
+		{"refuses-drain", "repool_restores_a_host_an_interrupted_depool_left"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {

@@ -29,6 +29,15 @@ type Env struct {
 	// back, as another operator would (PooledYes or PooledNo); nil when no
 	// one else can (none).
 	Set func(ctx context.Context, h pool.Host, pooled pool.Pooled, weight int) error
+	// SetWeight changes only a host's weight behind the backend's back,
+	// leaving it in or out of the pool as it is; nil when no one else can.
+	SetWeight func(ctx context.Context, h pool.Host, weight int) error
+	// Interrupt leaves a pooled host as a Depool cut short after its first
+	// write leaves it (HAProxy: drained, not yet in maint; etcd: pooled=no
+	// written, not yet verified or drained) and returns the Prior that
+	// Depool had recorded by then (Changed, Before the pooled state). nil
+	// when a Depool has no such middle (none).
+	Interrupt func(ctx context.Context, h pool.Host) (pool.Prior, error)
 }
 
 // RunConformance runs the pool.Backend contract against fresh Envs from
@@ -36,7 +45,7 @@ type Env struct {
 func RunConformance(t *testing.T, newEnv func(t *testing.T) Env) {
 	tests := []struct {
 		name  string
-		needs string // "set", "unknown" or ""
+		needs string // "set", "unknown", "interrupt", "interrupt+weight" or ""
 		run   func(t *testing.T, e Env)
 	}{
 		{"state reads pooled hosts", "", testState},
@@ -46,6 +55,8 @@ func RunConformance(t *testing.T, newEnv func(t *testing.T) Env) {
 		{"depool leaves a host someone else depooled", "set", testNotPooled},
 		{"repool restores the weight", "set", testRestoresWeight},
 		{"repool refuses a host someone else changed", "set", testRepoolChanged},
+		{"repool restores a host an interrupted depool left", "interrupt", testRepoolInterrupted},
+		{"repool restores the weight after an interrupted depool", "interrupt+weight", testInterruptedWeight},
 		{"unknown host", "unknown", testUnknown},
 		{"budget refuses and names hosts out", "", testBudget},
 		{"budget counts hosts someone else depooled", "set", testBudgetCountsOthers},
@@ -62,6 +73,10 @@ func RunConformance(t *testing.T, newEnv func(t *testing.T) Env) {
 				t.Skip("no one else can change this backend's hosts")
 			case tt.needs == "unknown" && e.Unknown.Name == "":
 				t.Skip("this backend knows every host")
+			case strings.HasPrefix(tt.needs, "interrupt") && e.Interrupt == nil:
+				t.Skip("this backend's depool cannot be cut short part way")
+			case tt.needs == "interrupt+weight" && e.SetWeight == nil:
+				t.Skip("no one else can change this backend's weights")
 			}
 			tt.run(t, e)
 		})

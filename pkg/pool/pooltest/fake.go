@@ -11,6 +11,10 @@ import (
 // Fake is an in-memory pool.Backend that keeps the Backend contract, so a
 // test of the orchestrator sees what a real backend would do. It records
 // every call and can be told to fail one.
+//
+// A host with a load balancer view (State.LB set) is shown as HAProxy would
+// show it: "MAINT" after Depool, "DRAIN" after Interrupt (a depool cut
+// short), and its view from before after Repool.
 type Fake struct {
 	mu     sync.Mutex
 	states map[string]pool.State
@@ -86,6 +90,20 @@ func (f *Fake) State(ctx context.Context, h pool.Host) (pool.State, error) {
 
 // Depool sets a pooled host's pooled to no.
 func (f *Fake) Depool(ctx context.Context, h pool.Host) (pool.Prior, error) {
+	return f.depool(h, "MAINT", false)
+}
+
+// Interrupt leaves a pooled host as a Depool cut short between drain and
+// maint does: out of the pool, "DRAIN" on the load balancer (still up, as
+// HAProxy shows a draining server) when the host has an LB view. It returns
+// the Prior Depool had recorded by then. It is recorded as a "depool" call.
+func (f *Fake) Interrupt(ctx context.Context, h pool.Host) (pool.Prior, error) {
+	return f.depool(h, "DRAIN", true)
+}
+
+// depool takes a pooled host out, showing lb (and up) as its LB status if
+// it has one.
+func (f *Fake) depool(h pool.Host, lb string, up bool) (pool.Prior, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p := pool.Prior{Host: h.Name}
@@ -98,12 +116,19 @@ func (f *Fake) Depool(ctx context.Context, h pool.Host) (pool.Prior, error) {
 		return p, fmt.Errorf("depool %s (fake): %w: found %s, left as it is", h.Name, pool.ErrNotPooled, st)
 	}
 	st.Pooled = pool.PooledNo
+	if st.LB != "" {
+		st.LB, st.Up = lb, up
+		if !up {
+			st.Sessions = 0
+		}
+	}
 	f.states[h.Name] = st
 	p.Changed = true
 	return p, nil
 }
 
-// Repool restores p.Before if the host is still depooled.
+// Repool restores p.Before if the host is still depooled (fully or, after
+// Interrupt, part way).
 func (f *Fake) Repool(ctx context.Context, h pool.Host, p pool.Prior) error {
 	if !p.Changed {
 		return nil
@@ -116,7 +141,12 @@ func (f *Fake) Repool(ctx context.Context, h pool.Host, p pool.Prior) error {
 	}
 	switch {
 	case st.Pooled == pool.PooledNo:
+		// Out as Depool left it, finished (MAINT) or cut short (DRAIN),
+		// whatever the weight became.
 		st.Pooled, st.Weight = p.Before.Pooled, p.Before.Weight
+		if st.LB == "MAINT" || st.LB == "DRAIN" {
+			st.LB, st.Up = p.Before.LB, p.Before.Up
+		}
 		f.states[h.Name] = st
 	case st.Pooled == p.Before.Pooled && st.Weight == p.Before.Weight:
 	default:
