@@ -16,6 +16,7 @@ import (
 	"github.com/deployctl/deployctl/checks"
 	"github.com/deployctl/deployctl/inventory"
 	"github.com/deployctl/deployctl/pkg/pool"
+	"github.com/deployctl/deployctl/pkg/release"
 )
 
 // fakeFleet is an in-memory fleet: what runs where, what is pooled, and every
@@ -192,10 +193,10 @@ func (f *fakeFleet) Activate(_ context.Context, r Runner, rev string) error {
 	return nil
 }
 
-func (f *fakeFleet) Current(_ context.Context, r Runner) (string, error) {
+func (f *fakeFleet) Live(_ context.Context, r Runner) (release.LiveRelease, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.current[r.(*fakeRunner).host], nil
+	return release.LiveRelease{Rev: f.current[r.(*fakeRunner).host]}, nil
 }
 
 func (f *fakeFleet) Prune(context.Context, Runner, int, ...string) error { return nil }

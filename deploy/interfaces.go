@@ -7,6 +7,7 @@ import (
 	"github.com/deployctl/deployctl/checks"
 	"github.com/deployctl/deployctl/pkg/configset"
 	"github.com/deployctl/deployctl/pkg/pool"
+	"github.com/deployctl/deployctl/pkg/release"
 )
 
 // Runner runs an argv on one host; *sshx.Client satisfies it. A non-zero
@@ -44,8 +45,9 @@ type Releaser interface {
 	Stage(ctx context.Context, hosts []Runner, rev string) (int64, error)
 	// Activate switches current to rev atomically.
 	Activate(ctx context.Context, r Runner, rev string) error
-	// Current returns the rev current points at ("" when none).
-	Current(ctx context.Context, r Runner) (string, error)
+	// Live returns the release current points at, with who laid it out
+	// (deployctl, or another tool's release it adopts); zero when none.
+	Live(ctx context.Context, r Runner) (release.LiveRelease, error)
 	// Prune removes old releases beyond keep, never current or protect.
 	Prune(ctx context.Context, r Runner, keep int, protect ...string) error
 }

@@ -38,26 +38,7 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 	}
 	prior, held := e.takePrior(host)
 	if !held {
-		if err := e.step(ctx, host, rev, StepDepool, func(ctx context.Context) (string, error) {
-			e.holdDuringDepool(host)
-			p, err := e.Pool.Depool(ctx, host)
-			switch {
-			case errors.Is(err, pool.ErrNotPooled):
-				e.setPrior(host, p)
-				prior = p
-				return "left alone: " + err.Error(), nil
-			case err != nil:
-				if p.Changed {
-					e.setPrior(host, p)
-				} else {
-					e.clearPrior(host)
-				}
-				return "", err
-			}
-			e.setPrior(host, p)
-			prior = p
-			return p.Before.String(), nil
-		}); err != nil {
+		if prior, err = e.depoolStep(ctx, host, rev); err != nil {
 			return err
 		}
 	}
@@ -148,6 +129,34 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 		return &hostError{Host: host, Step: StepChecksPooled, Err: err}
 	}
 	return nil
+}
+
+// depoolStep takes host out of the pool as a pipeline step and holds what
+// it found, for the repool. A host someone else depooled is held as left
+// alone (its repool does nothing); a failed depool that may have written
+// is held too, so the rollback puts it back.
+func (e *Engine) depoolStep(ctx context.Context, host, rev string) (pool.Prior, error) {
+	var prior pool.Prior
+	err := e.step(ctx, host, rev, StepDepool, func(ctx context.Context) (string, error) {
+		e.holdDuringDepool(host)
+		p, err := e.Pool.Depool(ctx, host)
+		prior = p
+		switch {
+		case errors.Is(err, pool.ErrNotPooled):
+			e.setPrior(host, p)
+			return "left alone: " + err.Error(), nil
+		case err != nil:
+			if p.Changed {
+				e.setPrior(host, p)
+			} else {
+				e.clearPrior(host)
+			}
+			return "", err
+		}
+		e.setPrior(host, p)
+		return p.Before.String(), nil
+	})
+	return prior, err
 }
 
 func (e *Engine) facts(host, rev string) Facts {

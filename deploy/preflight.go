@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/deployctl/deployctl/pkg/release"
 	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
@@ -93,18 +92,14 @@ func (e *Engine) preflightHost(ctx context.Context, host string) (RestorePoint, 
 		return rp, fmt.Errorf("pool: %w", err)
 	}
 	e.setPoolBefore(host, ps)
-	if lr, ok := e.Releases.(liveReader); ok {
-		live, err := lr.Live(ctx, r)
-		if err != nil {
-			return rp, fmt.Errorf("current release: %w", err)
-		}
-		rp.Rev = live.Rev
-		if live.Origin.Adopted() {
-			e.emit(Event{Type: EventInfo, Phase: "preflight", Host: host, Rev: live.Rev,
-				Message: fmt.Sprintf("adopting %s %s (%s): deployctl will not write into it; rollback returns to it", live.Origin.Describe(), live.Link, short(live.Rev))})
-		}
-	} else if rp.Rev, err = e.Releases.Current(ctx, r); err != nil {
+	live, err := e.Releases.Live(ctx, r)
+	if err != nil {
 		return rp, fmt.Errorf("current release: %w", err)
+	}
+	rp.Rev = live.Rev
+	if live.Origin.Adopted() {
+		e.emit(Event{Type: EventInfo, Phase: "preflight", Host: host, Rev: live.Rev,
+			Message: fmt.Sprintf("adopting %s %s (%s): deployctl will not write into it; rollback returns to it", live.Origin.Describe(), live.Link, short(live.Rev))})
 	}
 	if e.Configs != nil {
 		if rp.Config, err = e.Configs.Current(ctx, r); err != nil {
@@ -112,11 +107,6 @@ func (e *Engine) preflightHost(ctx context.Context, host string) (RestorePoint, 
 		}
 	}
 	return rp, nil
-}
-
-// liveReader is a Releaser that also tells who laid out the live release.
-type liveReader interface {
-	Live(ctx context.Context, r Runner) (release.LiveRelease, error)
 }
 
 // eachHost runs fn for every host of the environment, ssh.parallel at a

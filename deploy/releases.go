@@ -67,15 +67,6 @@ func (r *Releases) Activate(ctx context.Context, h Runner, rev string) error {
 	return release.Activate(ctx, h, r.Layout, rev)
 }
 
-// Current returns the rev current points at, "" when the host has none yet.
-func (r *Releases) Current(ctx context.Context, h Runner) (string, error) {
-	rev, err := release.Current(ctx, h, r.Layout)
-	if errors.Is(err, release.ErrNoCurrent) {
-		return "", nil
-	}
-	return rev, err
-}
-
 // Live returns the release current points at, with its origin (its own or
 // adopted from another tool); a host with none yet has a zero LiveRelease.
 func (r *Releases) Live(ctx context.Context, h Runner) (release.LiveRelease, error) {

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/deployctl/deployctl/pkg/pool"
 )
 
 // rollbackAll returns the failed hosts, then every other changed host in
@@ -47,23 +45,17 @@ func (e *Engine) rollbackAll(ctx, rbctx context.Context, res *Result, cause erro
 	e.emit(Event{Type: EventPhase, Phase: "rollback", Status: StatusStart, Message: fmt.Sprintf("%s failed at %s: returning %v to what each ran before", res.FailedHost, res.FailedStep, order)})
 	untouchedFailed := e.repoolUntouched(rbctx, changed)
 
-	var refused []string
+	var refused error // the guard's first refusal, for the message
 	for i, h := range order {
 		if err := rbctx.Err(); err != nil {
 			res.NotReturned = append(res.NotReturned, order[i:]...)
 			break
 		}
-		if err := e.guard(rbctx, h); err != nil {
-			refused = append(refused, h)
+		if err := e.restoreHost(rbctx, h, slices.Contains(failed, h)); err != nil {
 			res.NotReturned = append(res.NotReturned, h)
-			if slices.Contains(failed, h) {
-				e.keepOut(rbctx, h)
+			if errors.Is(err, errRefused) && refused == nil {
+				refused = err
 			}
-			e.emit(Event{Type: EventHost, Phase: PhaseRollback, Host: h, Status: StatusFail, Error: err.Error(), Message: "left as it is"})
-			continue
-		}
-		if err := e.restoreHost(rbctx, h, false); err != nil {
-			res.NotReturned = append(res.NotReturned, h)
 		}
 	}
 	res.LeftDepooled = e.held()
@@ -76,8 +68,8 @@ func (e *Engine) rollbackAll(ctx, rbctx context.Context, res *Result, cause erro
 	case len(res.NotReturned) > 0 || len(res.LeftDepooled) > 0 || len(untouchedFailed) > 0:
 		res.Outcome = OutcomeRollbackFailed
 		msg := fmt.Sprintf("not back on what they ran before: %v; left depooled: %v", res.NotReturned, res.LeftDepooled)
-		if len(refused) > 0 {
-			msg += "; refused by the guard: " + e.guard(rbctx, refused[0]).Error()
+		if refused != nil {
+			msg += "; " + refused.Error()
 		}
 		e.emit(Event{Type: EventPhase, Phase: PhaseRollback, Status: StatusFail, Message: msg})
 		return res, fmt.Errorf("%w: %s failed at %s: %s; %s", ErrRollbackFailed, res.FailedHost, res.FailedStep, res.Reason, msg)
@@ -160,19 +152,21 @@ func (e *Engine) repoolUntouched(ctx context.Context, touched []string) []string
 	return failed
 }
 
-// restoreHost returns one host to its restore point through the pipeline;
-// tolerated says it failed within failure_limit (for events).
-func (e *Engine) restoreHost(ctx context.Context, host string, tolerated bool) error {
+// restoreHost returns one host to its restore point through the pipeline,
+// unless the guard refuses: the host is then left as it is (a failed host,
+// whose own step failed, kept out of the pool) and the error wraps
+// errRefused.
+func (e *Engine) restoreHost(ctx context.Context, host string, failed bool) error {
 	start := time.Now()
 	rp := e.point(host)
 	e.emit(Event{Type: EventHost, Phase: PhaseRollback, Host: host, Status: StatusStart, Rev: rp.Rev})
-	var err error
-	if tolerated {
-		if err = e.guard(ctx, host); err != nil {
+	err := e.guard(ctx, host)
+	if err != nil {
+		if failed {
 			e.keepOut(ctx, host)
 		}
-	}
-	if err == nil {
+		err = fmt.Errorf("%w: %w", errRefused, err)
+	} else {
 		err = e.recovered(func() error { return e.restore(ctx, host, rp.Rev) })
 	}
 	ev := Event{Type: EventHost, Phase: PhaseRollback, Host: host, Status: StatusOK, Rev: rp.Rev, Elapsed: time.Since(start)}
@@ -185,6 +179,9 @@ func (e *Engine) restoreHost(ctx context.Context, host string, tolerated bool) e
 	e.emit(ev)
 	return err
 }
+
+// errRefused marks a return the guard refused: the host is left as it is.
+var errRefused = errors.New("left as it is")
 
 func (e *Engine) isHeld(host string) bool {
 	p, ok := e.takePrior(host)
@@ -205,22 +202,13 @@ func (e *Engine) restore(ctx context.Context, host, rev string) error {
 		return e.runHost(ctx, host, rev, true)
 	}
 	if _, held := e.takePrior(host); !held {
-		if err := e.step(ctx, host, "", StepDepool, func(ctx context.Context) (string, error) {
-			p, err := e.Pool.Depool(ctx, host)
-			if err == nil || p.Changed || errors.Is(err, pool.ErrNotPooled) {
-				e.setPrior(host, p)
-			}
-			if errors.Is(err, pool.ErrNotPooled) {
-				return "already out of the pool: " + err.Error(), nil
-			}
-			return p.Before.String(), err
-		}); err != nil {
+		if _, err := e.depoolStep(ctx, host, ""); err != nil {
 			return fmt.Errorf("%s ran nothing before and could not be depooled, so it keeps serving the new rev: %w", host, err)
 		}
 	}
 	r, err := e.Hosts.Runner(ctx, host)
 	if err != nil {
-		return err
+		return fmt.Errorf("connect: %w", err)
 	}
 	if err := e.step(ctx, host, "", StepStop, func(ctx context.Context) (string, error) {
 		return e.service(ctx, r, host, "", "stop", e.Env.Service.StopTimeout)
@@ -315,14 +303,11 @@ func (e *Engine) restoreAll(ctx context.Context, res *Result, hosts []string) er
 			continue // ran nothing and runs nothing
 		}
 		res.Changed = append(res.Changed, h)
-		if err := e.guard(ctx, h); err != nil {
-			res.NotReturned = append(res.NotReturned, h)
-			e.emit(Event{Type: EventHost, Phase: PhaseRollback, Host: h, Status: StatusFail, Error: err.Error(), Message: "left as it is"})
-			res.Reason = err.Error()
-			continue
-		}
 		if err := e.restoreHost(ctx, h, false); err != nil {
 			res.NotReturned = append(res.NotReturned, h)
+			if errors.Is(err, errRefused) {
+				res.Reason = err.Error()
+			}
 		}
 	}
 	res.LeftDepooled = e.held()

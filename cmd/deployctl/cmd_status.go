@@ -32,11 +32,12 @@ type hostStatus struct {
 	Host string `json:"host"`
 	Rev  string `json:"rev"`
 	// Origin is who laid out the live release: deployctl, or "git"/"dir"
-	// for a release adopted from another tool.
-	Origin string      `json:"origin,omitempty"`
-	Drift  bool        `json:"drift"`
-	Pool   *pool.State `json:"pool,omitempty"`
-	Error  string      `json:"error,omitempty"`
+	// for a release adopted from another tool; Release says it in words.
+	Origin  string      `json:"origin,omitempty"`
+	Release string      `json:"release,omitempty"`
+	Drift   bool        `json:"drift"`
+	Pool    *pool.State `json:"pool,omitempty"`
+	Error   string      `json:"error,omitempty"`
 }
 
 type statusReport struct {
@@ -82,8 +83,8 @@ func runStatus(ctx context.Context, g *GlobalOptions) error {
 		r, err := hosts.Runner(ctx, h.Name)
 		if err == nil {
 			var live release.LiveRelease
-			if live, err = rel.Live(ctx, r); err == nil {
-				hs.Rev, hs.Origin = live.Rev, live.Origin.String()
+			if live, err = rel.Live(ctx, r); err == nil && live.Rev != "" {
+				hs.Rev, hs.Origin, hs.Release = live.Rev, live.Origin.String(), live.Origin.Describe()
 			}
 		}
 		if err != nil {
@@ -126,14 +127,7 @@ func runStatus(ctx context.Context, g *GlobalOptions) error {
 		if h.Pool != nil {
 			pooled, weight, lb, sess = h.Pool.Pooled.String(), fmt.Sprint(h.Pool.Weight), h.Pool.LB, fmt.Sprint(h.Pool.Sessions)
 		}
-		origin := ""
-		if h.Rev != "" {
-			origin = release.Origin(h.Origin).Describe()
-			if h.Origin == "deployctl" {
-				origin = release.OriginDeployctl.Describe()
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Host, orNone(shortRev(h.Rev)), origin, drift, pooled, weight, lb, sess, h.Error)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Host, orNone(shortRev(h.Rev)), h.Release, drift, pooled, weight, lb, sess, h.Error)
 	}
 	return tw.Flush()
 }

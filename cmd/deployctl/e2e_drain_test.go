@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +22,7 @@ func (x *e2e) slowRequests(n int, d time.Duration) (wait func() int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := client.Get(x.f.LBURL + "/slow?ms=" + strings.TrimSuffix(d.String(), "s") + "000")
+			resp, err := client.Get(x.f.LBURL + "/slow?ms=" + strconv.FormatInt(d.Milliseconds(), 10))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

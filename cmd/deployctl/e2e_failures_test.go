@@ -256,7 +256,7 @@ func TestE2EInitialFailure(t *testing.T) {
 	t.Cleanup(func() {
 		for _, h := range []string{"host1", "host2"} {
 			x.f.StartApp(t, h, map[string]string{x.f.Rev("v1"): "v1", x.f.Rev("v2"): "v2"}[good])
-			x.putBack(h)
+			x.f.SetPooled(t, h, "yes")
 		}
 		x.settleUp(t)
 	})
@@ -271,7 +271,7 @@ func TestE2EInitialFailure(t *testing.T) {
 			x.t = t
 			for _, h := range []string{"host1", "host2"} {
 				x.f.StopApp(t, h)
-				x.putBack(h)
+				x.f.SetPooled(t, h, "yes")
 				x.f.Run(t, h, "rm", "-rf", path.Join(x.f.DeployDir, x.f.App))
 			}
 			x.failHost(tc.bad, rev)
@@ -300,30 +300,6 @@ func TestE2EInitialFailure(t *testing.T) {
 	}
 }
 
-// putBack sets host's pool key back to pooled (a test's own cleanup, not
-// deployctl's).
-func (x *e2e) putBack(host string) {
-	x.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: x.f.EtcdEndpoints, DialTimeout: 5 * time.Second})
-	if err != nil {
-		x.t.Fatal(err)
-	}
-	defer cli.Close()
-	resp, err := cli.Get(ctx, x.f.PoolKey(host))
-	if err != nil || len(resp.Kvs) == 0 {
-		x.t.Fatalf("etcd %s: %v", host, err)
-	}
-	var v map[string]any
-	json.Unmarshal(resp.Kvs[0].Value, &v)
-	v["pooled"] = "yes"
-	b, _ := json.Marshal(v)
-	if _, err := cli.Put(ctx, x.f.PoolKey(host), string(b)); err != nil {
-		x.t.Fatal(err)
-	}
-}
-
 // An operator's manual depool of host3 holds across a good rollout, a
 // rolled-back one and an abort; pool repool then puts it back, and a
 // second repool says it did nothing.
@@ -335,7 +311,7 @@ func TestE2EManualDepoolSurvives(t *testing.T) {
 	if code, _, errOut := x.run("pool", "depool", "host3"); code != exitOK {
 		t.Fatalf("pool depool host3: exit %d: %s", code, errOut)
 	}
-	t.Cleanup(func() { x.putBack("host3"); x.settleUp(t) })
+	t.Cleanup(func() { x.f.SetPooled(t, "host3", "yes"); x.settleUp(t) })
 	stopLoad := x.load()
 	code, sum := x.rolloutJSON(tag)
 	if code != exitOK || !slices.Equal(list(sum, "left_alone"), []string{"host3"}) {

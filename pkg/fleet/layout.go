@@ -152,6 +152,16 @@ func (f *Fleet) appDir() (string, error) {
 	return path.Join(f.DeployDir, f.App), nil
 }
 
+// SetPooled writes host's pool key as fleet.sh up does (weight 10), with
+// pooled "yes", "no" or "inactive": a test's own change or cleanup, not
+// deployctl's.
+func (f *Fleet) SetPooled(t testing.TB, host, pooled string) {
+	t.Helper()
+	if err := f.putPool(context.Background(), host, pooled); err != nil {
+		t.Fatalf("fleet: %v", err)
+	}
+}
+
 // putPool writes host's pool key with weight 10, as fleet.sh up does.
 func (f *Fleet) putPool(ctx context.Context, host, pooled string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
