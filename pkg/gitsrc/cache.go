@@ -26,6 +26,7 @@ var mirrorRefSpecs = []config.RefSpec{
 // in memory, so the URL (and any credentials in it) never reaches the
 // cache's config file.
 func fetch(ctx context.Context, repo *git.Repository, rawURL string) error {
+	installBoundedSSH()
 	ctx, cancel := context.WithTimeout(ctx, FetchTimeout)
 	defer cancel()
 	remote := git.NewRemote(repo.Storer, &config.RemoteConfig{

@@ -19,7 +19,8 @@
 // and ~/.ssh/known_hosts (or $SSH_KNOWN_HOSTS) to verify the server.
 //
 // Every fetch is bounded by its context and by FetchTimeout, whichever ends
-// first. A first clone is made in a temporary directory and renamed into
+// first. Opening an SSH session (connect, handshake, authentication) is
+// bounded by DialTimeout as well, since go-git opens it without a context. A first clone is made in a temporary directory and renamed into
 // place, so an interrupted clone leaves no half-filled cache behind.
 //
 // # Resolving refs
