@@ -45,6 +45,7 @@ func TestFailurePaths(t *testing.T) {
 		want    map[string]end
 		left    []string // LeftDepooled
 		notBack []string // NotReturned
+		step    string   // FailedStep, when the case names one
 	}{
 		{
 			name:  "initial, host 2 of 3 fails: h2 and h1 depooled, stopped, named; h3 untouched",
@@ -128,6 +129,23 @@ func TestFailurePaths(t *testing.T) {
 			// h2's checks panic on every run: it cannot come back.
 			left: []string{"h2"}, notBack: []string{"h2"},
 		},
+		{
+			name: "a panic in a check of a batch host: named at its step, the batch rolled back",
+			n:    4,
+			env:  func(env *inventory.Env) { env.Rollout.BatchSize = inventory.BatchSize{{N: 2}} },
+			setup: func(f *fakeFleet) {
+				f.onStep = func(host, action string) {
+					if host == "h3" && action == "start" {
+						f.mu.Lock()
+						f.panicCheck["h3"] = true
+						f.mu.Unlock()
+					}
+				}
+			},
+			opts: Options{Rev: next, LastGood: good}, wantErr: ErrPanic,
+			want: map[string]end{"h1": {good, pool.PooledYes}, "h2": {good, pool.PooledYes}, "h3": {good, pool.PooledNo}, "h4": {good, pool.PooledYes}},
+			left: []string{"h3"}, notBack: []string{"h3"}, step: "checks:depooled",
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFleet(hosts(tc.n), good)
@@ -143,6 +161,9 @@ func TestFailurePaths(t *testing.T) {
 				if f.running[h] != w.running || f.pooled[h] != w.pooled {
 					t.Errorf("%s: running %q pooled %s, want %q %s", h, short(f.running[h]), f.pooled[h], short(w.running), w.pooled)
 				}
+			}
+			if tc.step != "" && res.FailedStep != tc.step {
+				t.Errorf("failed step %q, want %q", res.FailedStep, tc.step)
 			}
 			if !reflect.DeepEqual(res.LeftDepooled, tc.left) {
 				t.Errorf("left depooled %v, want %v", res.LeftDepooled, tc.left)

@@ -280,7 +280,11 @@ func (e *Engine) step(ctx context.Context, host, rev string, s Step, fn func(con
 	if s == StepChecksPooled {
 		sctx = ctx
 	}
-	detail, err := fn(sctx)
+	var detail string
+	err := e.recovered(func() (err error) {
+		detail, err = fn(sctx)
+		return err
+	})
 	ev := Event{Type: EventStep, Host: host, Step: s.String(), Status: StatusOK, Rev: rev, Elapsed: time.Since(start), Message: detail}
 	if err != nil {
 		if sctx.Err() != nil {

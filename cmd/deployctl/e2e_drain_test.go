@@ -66,6 +66,7 @@ func TestE2EAbortDuringDrainHAProxy(t *testing.T) {
 	good := x.status().Hosts[0].Rev
 	tag := pickOther(x, good)
 
+	binary(t) // built before the slow requests start, so they outlast it
 	stopLoad := x.load()
 	slow := x.slowRequests(6, 4*time.Second)
 	_, _, wait := x.start("rollout", tag)
@@ -107,4 +108,38 @@ func TestE2EAbortDuringDrainHAProxy(t *testing.T) {
 		t.Errorf("%d of %d requests failed: %v", rep.Failures, rep.Requests, rep.FailuresByKind)
 	}
 	x.requireAllOn(good)
+}
+
+// With the etcd backend, a rollout killed (SIGKILL) while host1 drains
+// has recorded only the prior it holds before the depool, without the
+// value the depool found: abort puts host1 back in the pool from it (etcd
+// pooled=yes, HAProxy UP), and the next rollout works.
+func TestE2EKillDuringDrainEtcd(t *testing.T) {
+	x := newE2E(t)
+	x.withOverlay("pool:\n  drain_timeout: 20s\n")
+	good := x.status().Hosts[0].Rev
+	tag := pickOther(x, good)
+
+	binary(t) // built before the slow requests start, so they outlast it
+	stopLoad := x.load()
+	slow := x.slowRequests(6, 6*time.Second)
+	cmd, _, wait := x.start("rollout", tag)
+	x.waitLB("host1", "DRAIN")
+	cmd.Process.Kill()
+	wait()
+	if v := x.view()["host1"]; v.Etcd != "no" || !strings.HasPrefix(v.LB, "DRAIN") {
+		t.Fatalf("host1 after the kill: %s, want depooled in etcd and still draining", v)
+	}
+	if code, _, errOut := x.run("abort"); code != exitOK {
+		t.Errorf("abort after a kill during the drain: exit %d: %s", code, errOut)
+	}
+	if n := slow(); n != 0 {
+		t.Errorf("%d requests in flight during the drain failed", n)
+	}
+	x.requireView(want{"host1": {good, true}, "host2": {good, true}, "host3": {good, true}})
+	if code, _, _ := x.run("rollout", tag); code != exitOK {
+		t.Errorf("rollout after the recovery: exit %d", code)
+	}
+	x.requireNoFailures(stopLoad)
+	x.requireView(want{"host1": {x.f.Rev(tag), true}, "host2": {x.f.Rev(tag), true}, "host3": {x.f.Rev(tag), true}})
 }

@@ -302,8 +302,10 @@ func (b *Etcd) Depool(ctx context.Context, h Host) (Prior, error) {
 
 // Repool writes back the exact value Depool found, if the key still says
 // pooled "no": whether Depool finished or was cut short after its write,
-// before the LB showed it or while the server drained. See Backend for the
-// other cases.
+// before the LB showed it or while the server drained. A prior without a
+// value (recorded before Depool read the key) sets pooled back to what
+// Before says and keeps the key's other fields. See Backend for the other
+// cases.
 func (b *Etcd) Repool(ctx context.Context, h Host, p Prior) error {
 	if !p.Changed {
 		return nil
@@ -315,12 +317,25 @@ func (b *Etcd) Repool(ctx context.Context, h Host, p Prior) error {
 	fail := func(err error) error {
 		return fmt.Errorf("repool %s (%s): %w", h.Name, b.where(key, srv), err)
 	}
-	if _, err := parseValue([]byte(p.Value)); err != nil {
-		return fail(fmt.Errorf("the prior value to restore: %w", err))
+	provisional := p.Value == ""
+	if !provisional {
+		if _, err := parseValue([]byte(p.Value)); err != nil {
+			return fail(fmt.Errorf("the prior value to restore: %w", err))
+		}
 	}
-	v, _, rev, err := b.read(ctx, key)
+	v, raw, rev, err := b.read(ctx, key)
 	if err != nil {
 		return fail(err)
+	}
+	want := []byte(p.Value)
+	if provisional {
+		// A prior recorded before Depool read the key (the rollout was
+		// killed during the depool): the value Depool found is not
+		// known, so restore the pooled field it had and keep the rest.
+		want = v.withPooled(p.Before.Pooled)
+		if v.pooled != PooledNo {
+			want = raw
+		}
 	}
 	if b.lb != nil {
 		if _, err := b.lb.Server(ctx, b.cfg.HAProxyBackend, srv); err != nil {
@@ -329,7 +344,7 @@ func (b *Etcd) Repool(ctx context.Context, h Host, p Prior) error {
 	}
 	switch {
 	case v.pooled == PooledNo:
-		if err := b.swap(ctx, key, rev, []byte(p.Value)); err != nil {
+		if err := b.swap(ctx, key, rev, want); err != nil {
 			return fail(err)
 		}
 	case v.pooled == p.Before.Pooled && v.weight == p.Before.Weight:
@@ -338,7 +353,7 @@ func (b *Etcd) Repool(ctx context.Context, h Host, p Prior) error {
 		return fail(fmt.Errorf("%w: found pooled=%s weight=%d, expected pooled=no from our depool; left as it is",
 			ErrChanged, v.pooled, v.weight))
 	}
-	if err := b.verify(ctx, key, srv, []byte(p.Value), true); err != nil {
+	if err := b.verify(ctx, key, srv, want, true); err != nil {
 		return fail(err)
 	}
 	return nil

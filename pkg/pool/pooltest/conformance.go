@@ -57,6 +57,8 @@ func RunConformance(t *testing.T, newEnv func(t *testing.T) Env) {
 		{"repool refuses a host someone else changed", "set", testRepoolChanged},
 		{"repool restores a host an interrupted depool left", "interrupt", testRepoolInterrupted},
 		{"repool restores the weight after an interrupted depool", "interrupt+weight", testInterruptedWeight},
+		{"repool with the prior recorded before depool restores", "interrupt", testRepoolProvisional},
+		{"repool with the prior recorded before depool of a host never depooled", "", testRepoolProvisionalUntouched},
 		{"unknown host", "unknown", testUnknown},
 		{"budget refuses and names hosts out", "", testBudget},
 		{"budget counts hosts someone else depooled", "set", testBudgetCountsOthers},

@@ -54,3 +54,40 @@ func testInterruptedWeight(t *testing.T, e Env) {
 		t.Errorf("after Repool: %s, want exactly %s and serving", after, before)
 	}
 }
+
+// provisional is the Prior deployctl records before it calls Depool, from
+// the state preflight read: a rollout killed during that Depool leaves only
+// this one, without the value Depool found (see deploy's holdDuringDepool).
+func provisional(h pool.Host, before pool.State) pool.Prior {
+	return pool.Prior{Host: h.Name, Changed: true, Before: before}
+}
+
+// testRepoolProvisional: the rollout was killed after Depool's write, so
+// only the provisional Prior is known. Repool brings the host back as
+// preflight saw it.
+func testRepoolProvisional(t *testing.T, e Env) {
+	h := e.Hosts[2]
+	before := state(t, e, h)
+	interrupt(t, e, h, before)
+	p := provisional(h, before)
+	repool(t, e, h, p)
+	if after := state(t, e, h); !same(after, before) || !after.Serving() {
+		t.Errorf("after Repool with the provisional prior: %s, want %s and serving", after, before)
+	}
+	repool(t, e, h, p) // still idempotent
+	if after := state(t, e, h); !same(after, before) {
+		t.Errorf("after a second Repool: %s, want %s", after, before)
+	}
+}
+
+// testRepoolProvisionalUntouched: the rollout was killed before Depool
+// wrote anything. Repool with the provisional Prior leaves the host as it
+// is, in the pool.
+func testRepoolProvisionalUntouched(t *testing.T, e Env) {
+	h := e.Hosts[0]
+	before := state(t, e, h)
+	repool(t, e, h, provisional(h, before))
+	if after := state(t, e, h); !same(after, before) || !after.Serving() {
+		t.Errorf("after Repool of a host never depooled: %s, want %s and serving", after, before)
+	}
+}
