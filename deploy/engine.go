@@ -237,13 +237,25 @@ func (e *Engine) ended(hosts []string) map[string]string {
 	}
 	out := map[string]string{}
 	for _, h := range hosts {
-		rev, ok := e.live[h]
-		if !ok {
-			rev = e.points[h].Rev
-		}
-		out[h] = rev
+		out[h] = e.liveLocked(h)
 	}
 	return out
+}
+
+// liveRev returns the rev host's current points at: what this run
+// switched it to, else what preflight found (its restore point in a
+// rollout).
+func (e *Engine) liveRev(host string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.liveLocked(host)
+}
+
+func (e *Engine) liveLocked(host string) string {
+	if rev, ok := e.live[host]; ok {
+		return rev
+	}
+	return e.points[host].Rev
 }
 
 // Hold seeds the hosts a previous (crashed) rollout left depooled, so that

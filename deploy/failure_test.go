@@ -285,6 +285,43 @@ func TestRestoreUsesRestorePointsAndGuard(t *testing.T) {
 	}
 }
 
+// Abort after a crash with a refusing guard (a raised schema): h1, on the
+// new code, stays there and the result says so; h2, depooled and stopped
+// by the crash before its switch, never left its restore point, so it
+// starts again and is repooled; h3 is untouched.
+func TestRestoreRefusedReportsWhatRuns(t *testing.T) {
+	f := newFleet(hosts(3), good)
+	f.current["h1"], f.running["h1"] = next, next
+	f.pooled["h2"], f.running["h2"] = pool.PooledNo, ""
+	e, _ := testEngine(testEnv(t, 3, nil), f)
+	e.Hold(map[string]pool.Prior{"h2": {Host: "h2", Changed: true, Before: pool.State{Pooled: pool.PooledYes, Weight: 10}}})
+	var asked []string
+	guard := func(ctx context.Context, rev string) error {
+		asked = append(asked, rev)
+		return refuse(ctx, rev)
+	}
+	res, err := e.Restore(context.Background(), RestoreOptions{LastGood: good, Guard: guard,
+		Points: map[string]RestorePoint{"h1": {Rev: good}, "h2": {Rev: good}, "h3": {Rev: good}}}, hosts(3))
+	if !errors.Is(err, ErrRollbackFailed) {
+		t.Fatalf("err = %v, want %v", err, ErrRollbackFailed)
+	}
+	if f.running["h1"] != next || f.pooled["h1"] != pool.PooledYes {
+		t.Errorf("h1 runs %q pooled %s, want kept on the new code, pooled", short(f.running["h1"]), f.pooled["h1"])
+	}
+	if f.running["h2"] != good || f.pooled["h2"] != pool.PooledYes {
+		t.Errorf("h2 runs %q pooled %s, want its old code back, pooled", short(f.running["h2"]), f.pooled["h2"])
+	}
+	if res.Ended["h1"] != next || res.Ended["h2"] != good {
+		t.Errorf("result says h1 ended on %q, h2 on %q; want %s, %s", short(res.Ended["h1"]), short(res.Ended["h2"]), short(next), short(good))
+	}
+	if !slices.Equal(res.NotReturned, []string{"h1"}) || len(res.LeftDepooled) != 0 {
+		t.Errorf("not returned %v, left depooled %v; want [h1], []", res.NotReturned, res.LeftDepooled)
+	}
+	if !slices.Equal(asked, []string{good}) {
+		t.Errorf("guard asked for %v, want only h1's return", asked)
+	}
+}
+
 func TestPreflightBoundGrowsWithTheFleet(t *testing.T) {
 	for _, tc := range []struct {
 		n, parallel int

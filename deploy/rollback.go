@@ -105,9 +105,12 @@ func failedHosts(err error) []string {
 }
 
 // guard asks Options.Guard whether host may return to its restore point.
+// A host whose code never left its restore point (it failed, or was
+// stopped, before its switch) is not going back to anything: it only
+// starts again the code it ran, as the hosts not reached yet still run.
 func (e *Engine) guard(ctx context.Context, host string) error {
 	rp := e.point(host)
-	if e.opts.Guard == nil || rp.Rev == "" || rp.Rev == e.opts.Rev {
+	if e.opts.Guard == nil || rp.Rev == "" || rp.Rev == e.opts.Rev || e.liveRev(host) == rp.Rev {
 		return nil
 	}
 	return e.opts.Guard(ctx, rp.Rev)
@@ -268,6 +271,9 @@ func (e *Engine) restoreAll(ctx context.Context, res *Result, hosts []string) er
 	if err != nil {
 		res.Outcome, res.Reason = OutcomeFailed, err.Error()
 		return err
+	}
+	for _, h := range hosts {
+		e.setLive(h, currents[h].Rev)
 	}
 	var revs []string
 	for _, h := range hosts {

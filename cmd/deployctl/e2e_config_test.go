@@ -281,3 +281,39 @@ func TestE2EPromote(t *testing.T) {
 		t.Errorf("production history: %+v", r)
 	}
 }
+
+// A rollout that raises the schema, killed (SIGKILL) after host1 runs the
+// new code: last good recorded no schema, yet abort after the crash reads
+// the schema file at the revs involved and refuses to put host1 back below
+// it. host1 stays on the raised rev, in the pool; abort exits 4 naming it.
+func TestE2EAbortAfterCrashKeepsSchemaGuard(t *testing.T) {
+	x := newE2E(t)
+	x.withOverlay("schema_version_file: SCHEMA\n")
+	good := x.status().Hosts[0].Rev
+	raised := tagCommit(t, x.f.RepoDir, pickOther(x, good), "schema-crash", map[string]string{"SCHEMA": "5\n"})
+	binary(t)
+	stopLoad := x.load()
+	cmd, _, wait := x.start("rollout", "schema-crash", "--allow-schema-change")
+	x.waitChanged("host2")
+	cmd.Process.Kill()
+	wait()
+	code, out, errOut := x.run("abort")
+	if code != exitRollbackFailed || !strings.Contains(out+errOut, "schema") || !strings.Contains(out+errOut, "host1") {
+		t.Errorf("abort after the crash: exit %d, want %d naming host1 and the schema guard", code, exitRollbackFailed)
+	}
+	if v := x.view()["host1"]; v.Current != raised || !v.in() {
+		t.Errorf("host1 after abort: %s; want it kept on %s and pooled", v, shortRev(raised))
+	}
+	if v := x.view()["host2"]; v.Current != good || !v.in() {
+		t.Errorf("host2 after abort: %s; want its old code back and pooled", v)
+	}
+
+	// The way out is forward: a rollout of the raised rev (here from a
+	// fresh state dir, as after the operator cleared the record).
+	x.state = filepath.Join(t.TempDir(), "state")
+	if code, _, _ := x.run("rollout", "schema-crash", "--allow-schema-change"); code != exitOK {
+		t.Fatalf("rollout forward: exit %d", code)
+	}
+	x.requireNoFailures(stopLoad)
+	x.requireAllOn(raised)
+}
