@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path"
 	"slices"
 	"strings"
@@ -377,4 +378,39 @@ func TestE2ESignalsRollBack(t *testing.T) {
 			x.requireView(want{"host1": {good, true}, "host2": {good, true}, "host3": {good, true}})
 		})
 	}
+}
+
+// A rollout whose stdout is a pipe nobody reads any more (the operator's
+// `| head` ended) does not die of SIGPIPE half way: it finishes.
+func TestE2EClosedStdoutDoesNotKillARollout(t *testing.T) {
+	x := newE2E(t)
+	good := x.status().Hosts[0].Rev
+	tag := pickOther(x, good)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close() // every write to stdout now fails with EPIPE
+	cmd := exec.Command(binary(t), x.args("rollout", tag)...)
+	cmd.Stdout = w
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stopLoad := x.load()
+	err = cmd.Run()
+	w.Close()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			t.Fatalf("rollout killed by %s; stderr:\n%s", ws.Signal(), stderr.String())
+		}
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if code != exitOK {
+		t.Errorf("rollout with a closed stdout: exit %d; stderr:\n%s", code, stderr.String())
+	}
+	x.requireNoFailures(stopLoad)
+	rev := x.f.Rev(tag)
+	x.requireView(want{"host1": {rev, true}, "host2": {rev, true}, "host3": {rev, true}})
 }
