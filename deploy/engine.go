@@ -53,6 +53,7 @@ type Engine struct {
 	// the canary checks after the first group.
 	baselines map[string]*checks.Baseline
 	live      map[string]string // host -> rev running, once changed ("" stopped)
+	started   map[string]string // host -> rev whose code it last started (or tried to), or a crashed run may have
 	panicked  string            // the run's first recovered panic, with its stack
 	// poolBefore is each host's pool state in preflight: what a crash in
 	// the middle of its depool (say, during the drain) must restore.
@@ -120,12 +121,29 @@ type Result struct {
 	LeftDepooled []string `json:"left_depooled,omitempty"` // hosts this rollout took out of the pool and could not put back: a person must look
 	NotReturned  []string `json:"not_returned,omitempty"`  // changed hosts that are not back on their restore point (depooled or not)
 	LeftAlone    []string `json:"left_alone,omitempty"`    // hosts someone else had depooled; left out of the pool
+	Refused      []string `json:"refused,omitempty"`       // not returned because the schema guard refused: left on the new code
 	// Ended is the rev each changed host runs at the end ("" when stopped
 	// with nothing to return to).
 	Ended    map[string]string `json:"ended,omitempty"`
 	Duration time.Duration     `json:"duration_ns"`
 	// Panic is the recovered panic and its stack, when one ended the run.
 	Panic string `json:"panic,omitempty"`
+}
+
+// Settled reports whether a failed rollback left the fleet whole: nothing
+// out of the pool, and every host not back on its restore point kept on
+// the new code by the schema guard. Such a fleet is mixed but serving; the
+// way on is forward, so no record of an unfinished rollout is kept.
+func (r *Result) Settled() bool {
+	if len(r.LeftDepooled) > 0 {
+		return false
+	}
+	for _, h := range r.NotReturned {
+		if !slices.Contains(r.Refused, h) {
+			return false
+		}
+	}
+	return true
 }
 
 func (e *Engine) emit(ev Event) {
@@ -242,13 +260,27 @@ func (e *Engine) ended(hosts []string) map[string]string {
 	return out
 }
 
-// liveRev returns the rev host's current points at: what this run
-// switched it to, else what preflight found (its restore point in a
-// rollout).
-func (e *Engine) liveRev(host string) string {
+// setStarted records that host's service is about to start rev's code.
+func (e *Engine) setStarted(host, rev string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.liveLocked(host)
+	if e.started == nil {
+		e.started = map[string]string{}
+	}
+	e.started[host] = rev
+}
+
+// startedRev returns the rev whose code host last started (or tried to):
+// in a rollout, its restore point until the pipeline starts the new code;
+// in Restore, what its current points at, which a crashed run may have
+// started.
+func (e *Engine) startedRev(host string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if rev, ok := e.started[host]; ok {
+		return rev
+	}
+	return e.points[host].Rev
 }
 
 func (e *Engine) liveLocked(host string) string {

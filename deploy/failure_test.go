@@ -46,6 +46,7 @@ func TestFailurePaths(t *testing.T) {
 		left    []string // LeftDepooled
 		notBack []string // NotReturned
 		step    string   // FailedStep, when the case names one
+		refused []string // Refused; with nothing left depooled, the result is Settled
 	}{
 		{
 			name:  "initial, host 2 of 3 fails: h2 and h1 depooled, stopped, named; h3 untouched",
@@ -81,7 +82,7 @@ func TestFailurePaths(t *testing.T) {
 			setup: func(f *fakeFleet) { failOn(f, next, "h2", "h3") },
 			opts:  Options{Rev: next, LastGood: good, Guard: refuse}, wantErr: ErrRollbackFailed,
 			want: map[string]end{"h1": {next, pool.PooledYes}, "h2": {next, pool.PooledNo}, "h3": {next, pool.PooledNo}, "h4": {good, pool.PooledYes}},
-			left: []string{"h2", "h3"}, notBack: []string{"h2", "h3", "h1"},
+			left: []string{"h2", "h3"}, notBack: []string{"h2", "h3", "h1"}, refused: []string{"h2", "h3", "h1"},
 		},
 		{
 			name: "schema guard with failure_limit: the tolerated host is not returned to old code",
@@ -92,7 +93,15 @@ func TestFailurePaths(t *testing.T) {
 			},
 			opts: Options{Rev: next, LastGood: good, Guard: refuse}, wantErr: ErrRollbackFailed,
 			want: map[string]end{"h1": {next, pool.PooledYes}, "h2": {next, pool.PooledNo}, "h3": {next, pool.PooledYes}, "h4": {next, pool.PooledYes}},
-			left: []string{"h2"}, notBack: []string{"h2"},
+			left: []string{"h2"}, notBack: []string{"h2"}, refused: []string{"h2"},
+		},
+		{
+			name:  "schema guard, h2 fails before its switch: h2 starts its old code again, h1 stays on the new, the fleet is whole",
+			n:     3,
+			setup: func(f *fakeFleet) { f.failAct["h2"] = next },
+			opts:  Options{Rev: next, LastGood: good, Guard: refuse}, wantErr: ErrRollbackFailed,
+			want:    map[string]end{"h1": {next, pool.PooledYes}, "h2": {good, pool.PooledYes}, "h3": {good, pool.PooledYes}},
+			notBack: []string{"h1"}, refused: []string{"h1"},
 		},
 		{
 			name:  "a manual depool stays out through the rollback",
@@ -161,6 +170,12 @@ func TestFailurePaths(t *testing.T) {
 				if f.running[h] != w.running || f.pooled[h] != w.pooled {
 					t.Errorf("%s: running %q pooled %s, want %q %s", h, short(f.running[h]), f.pooled[h], short(w.running), w.pooled)
 				}
+			}
+			if !slices.Equal(res.Refused, tc.refused) {
+				t.Errorf("refused %v, want %v", res.Refused, tc.refused)
+			}
+			if settled := len(tc.left) == 0 && len(tc.notBack) == len(tc.refused); errors.Is(tc.wantErr, ErrRollbackFailed) && res.Settled() != settled {
+				t.Errorf("settled %v, want %v", res.Settled(), settled)
 			}
 			if tc.step != "" && res.FailedStep != tc.step {
 				t.Errorf("failed step %q, want %q", res.FailedStep, tc.step)
@@ -319,6 +334,9 @@ func TestRestoreRefusedReportsWhatRuns(t *testing.T) {
 	}
 	if !slices.Equal(asked, []string{good}) {
 		t.Errorf("guard asked for %v, want only h1's return", asked)
+	}
+	if !slices.Equal(res.Refused, []string{"h1"}) || !res.Settled() {
+		t.Errorf("refused %v, settled %v; want [h1], settled (every host serving)", res.Refused, res.Settled())
 	}
 }
 

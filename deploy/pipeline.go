@@ -72,6 +72,7 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 		return err
 	}
 	if err := e.step(ctx, host, rev, StepStart, func(ctx context.Context) (string, error) {
+		e.setStarted(host, rev)
 		if e.opts.Reload && !rollback {
 			return e.service(ctx, r, host, rev, "reload", e.Env.Service.StartTimeout)
 		}

@@ -53,8 +53,11 @@ func (e *Engine) rollbackAll(ctx, rbctx context.Context, res *Result, cause erro
 		}
 		if err := e.restoreHost(rbctx, h, slices.Contains(failed, h)); err != nil {
 			res.NotReturned = append(res.NotReturned, h)
-			if errors.Is(err, errRefused) && refused == nil {
-				refused = err
+			if errors.Is(err, errRefused) {
+				res.Refused = append(res.Refused, h)
+				if refused == nil {
+					refused = err
+				}
 			}
 		}
 	}
@@ -105,12 +108,12 @@ func failedHosts(err error) []string {
 }
 
 // guard asks Options.Guard whether host may return to its restore point.
-// A host whose code never left its restore point (it failed, or was
-// stopped, before its switch) is not going back to anything: it only
+// A host that never started the new code (it failed, or a crash stopped
+// it, before its start step) is not going back to anything: it only
 // starts again the code it ran, as the hosts not reached yet still run.
 func (e *Engine) guard(ctx context.Context, host string) error {
 	rp := e.point(host)
-	if e.opts.Guard == nil || rp.Rev == "" || rp.Rev == e.opts.Rev || e.liveRev(host) == rp.Rev {
+	if e.opts.Guard == nil || rp.Rev == "" || rp.Rev == e.opts.Rev || e.startedRev(host) == rp.Rev {
 		return nil
 	}
 	return e.opts.Guard(ctx, rp.Rev)
@@ -256,7 +259,7 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions, hosts []string) 
 	e.mu.Lock()
 	e.opts = Options{LastGood: o.LastGood, LastGoodConfigs: o.LastGoodConfigs, Guard: o.Guard}
 	e.points = points
-	e.live = nil
+	e.live, e.started = nil, nil
 	e.panicked = ""
 	e.mu.Unlock()
 	err = e.recovered(func() error { return e.restoreAll(ctx, res, hosts) })
@@ -274,6 +277,7 @@ func (e *Engine) restoreAll(ctx context.Context, res *Result, hosts []string) er
 	}
 	for _, h := range hosts {
 		e.setLive(h, currents[h].Rev)
+		e.setStarted(h, currents[h].Rev)
 	}
 	var revs []string
 	for _, h := range hosts {
@@ -312,6 +316,7 @@ func (e *Engine) restoreAll(ctx context.Context, res *Result, hosts []string) er
 		if err := e.restoreHost(ctx, h, false); err != nil {
 			res.NotReturned = append(res.NotReturned, h)
 			if errors.Is(err, errRefused) {
+				res.Refused = append(res.Refused, h)
 				res.Reason = err.Error()
 			}
 		}

@@ -31,7 +31,7 @@ func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (res *Result, er
 	e.priors = map[string]pool.Prior{}
 	e.touched = nil
 	e.baselines = nil
-	e.live = nil
+	e.live, e.started = nil, nil
 	e.points = nil
 	e.panicked = ""
 	e.opts = o
@@ -151,6 +151,9 @@ func (e *Engine) promote(ctx context.Context, o Options, res *Result) error {
 				res.Tolerated = append(res.Tolerated, he.Host)
 				if err := e.restoreHost(ctx, he.Host, true); err != nil {
 					res.NotReturned = append(res.NotReturned, he.Host)
+					if errors.Is(err, errRefused) {
+						res.Refused = append(res.Refused, he.Host)
+					}
 				}
 			}
 		}

@@ -173,8 +173,8 @@ func abortCrashed(ctx context.Context, g *GlobalOptions, a *app, opts AbortOptio
 	for h, rev := range res.Ended {
 		st.SetHost(h, state.HostRev{Rev: rev, At: time.Now()})
 	}
-	if res.Outcome == deploy.OutcomeDone {
-		st.Current = nil
+	if res.Outcome == deploy.OutcomeDone || res.Outcome == deploy.OutcomeRollbackFailed && res.Settled() {
+		st.Current = nil // else kept for the next abort
 	}
 	save()
 	result := state.ResultAborted

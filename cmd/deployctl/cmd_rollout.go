@@ -376,6 +376,19 @@ func restoreFromState(m map[string]state.HostRev) map[string]deploy.RestorePoint
 	return out
 }
 
+// unfinished reports whether a rollout's end leaves work for abort:
+// interrupted, or hosts out of the pool or off their restore point for
+// another reason than the schema guard (see deploy.Result.Settled).
+func unfinished(res *deploy.Result) bool {
+	switch res.Outcome {
+	case deploy.OutcomeInterrupted:
+		return true
+	case deploy.OutcomeRollbackFailed:
+		return !res.Settled()
+	}
+	return false
+}
+
 // finish records the outcome: last good, history, and the end of Current
 // (kept when interrupted or when hosts are left depooled, so abort knows
 // where it stopped).
@@ -393,7 +406,7 @@ func (r *recorder) finish(res *deploy.Result, d *deployment, id string, by state
 	for h, rev := range res.Ended {
 		r.st.SetHost(h, state.HostRev{Rev: rev, At: time.Now()})
 	}
-	if res.Outcome != deploy.OutcomeInterrupted && res.Outcome != deploy.OutcomeRollbackFailed {
+	if !unfinished(res) {
 		r.st.Current = nil // else kept: abort finishes what this could not
 	}
 	var errs []error
@@ -445,6 +458,12 @@ func endedText(res *deploy.Result) string {
 	}
 	if len(res.NotReturned) > 0 {
 		parts = append(parts, "NOT back on what they ran before: "+strings.Join(res.NotReturned, " "))
+	}
+	if len(res.Refused) > 0 {
+		parts = append(parts, "kept on the new code by the schema guard: "+strings.Join(res.Refused, " "))
+		if res.Settled() {
+			parts = append(parts, "the fleet is serving, mixed; go forward: roll out a rev at the storage's schema")
+		}
 	}
 	if len(res.LeftDepooled) > 0 {
 		parts = append(parts, "NEEDS A PERSON: left depooled: "+strings.Join(res.LeftDepooled, " "))
