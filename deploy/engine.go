@@ -3,7 +3,6 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"slices"
@@ -16,8 +15,9 @@ import (
 	"github.com/deployctl/deployctl/pkg/pool"
 )
 
-// Engine runs rollouts of one environment. Its parts are the small
-// interfaces of this package; New wires the real ones.
+// Engine is the wiring of one environment: the parts a run uses, built
+// once. Each Rollout or Restore gets its own run (see run), so no two runs
+// share mutable state.
 type Engine struct {
 	Env      *inventory.Env
 	Hosts    Connector
@@ -27,28 +27,24 @@ type Engine struct {
 	// Configs ships and links rendered configuration; nil when the
 	// environment deploys no config files.
 	Configs Configurer
-	// Archive writes the tree of rev as a tar stream (gitsrc).
-	Archive func(ctx context.Context, rev string, w io.Writer) error
 	Events  Sink
 	Log     *slog.Logger
-	// OnHeld, when set, is told every time the set of hosts this rollout
-	// holds depooled changes, with what Repool needs to restore them, so a
-	// crashed rollout's hosts can be repooled by the next process (abort).
-	OnHeld func(map[string]pool.Prior)
-	// OnRestorePoints, when set, is told after preflight what each host ran
-	// before the rollout touched it, so a crashed rollout's hosts can be
-	// returned to it by the next process (abort).
-	OnRestorePoints func(map[string]RestorePoint)
+}
 
-	opts Options // of the run in progress
+// run is the state of one rollout or restore: what it was asked, what
+// each host ran before, and what it holds and changed so far.
+type run struct {
+	*Engine
+	opts Options
+	rec  recorder // where the run is recorded; never nil
 
 	// points are what each host ran before this rollout: where rollback
 	// returns it. Written once after preflight, read-only afterwards.
 	points map[string]RestorePoint
 
 	mu      sync.Mutex
-	priors  map[string]pool.Prior // hosts this rollout depooled and has not repooled yet
-	touched []string              // hosts stopped by this rollout, in order
+	priors  map[string]pool.Prior // hosts this run depooled and has not repooled yet
+	touched []string              // hosts stopped by this run, in order
 	// baselines are what the checks recorded before each host's stop, for
 	// the canary checks after the first group.
 	baselines map[string]*checks.Baseline
@@ -58,6 +54,14 @@ type Engine struct {
 	// poolBefore is each host's pool state in preflight: what a crash in
 	// the middle of its depool (say, during the drain) must restore.
 	poolBefore map[string]pool.State
+}
+
+// newRun starts a run of o on e's parts, recorded by rec (nil: nowhere).
+func (e *Engine) newRun(o Options, rec recorder) *run {
+	if rec == nil {
+		rec = noRecord{}
+	}
+	return &run{Engine: e, opts: o, rec: rec, priors: map[string]pool.Prior{}}
 }
 
 // Options choose what a rollout does.
@@ -146,6 +150,14 @@ func (r *Result) Settled() bool {
 	return true
 }
 
+// emit records a phase change, then emits ev.
+func (e *run) emit(ev Event) {
+	if ev.Type == EventPhase {
+		e.rec.phase(ev.Phase)
+	}
+	e.Engine.emit(ev)
+}
+
 func (e *Engine) emit(ev Event) {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
@@ -172,7 +184,7 @@ type hostError struct {
 func (h *hostError) Error() string { return fmt.Sprintf("%s: %s: %v", h.Host, h.Step, h.Err) }
 func (h *hostError) Unwrap() error { return h.Err }
 
-func (e *Engine) setPrior(host string, p pool.Prior) {
+func (e *run) setPrior(host string, p pool.Prior) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.priors == nil {
@@ -182,14 +194,14 @@ func (e *Engine) setPrior(host string, p pool.Prior) {
 	e.notifyHeld()
 }
 
-func (e *Engine) takePrior(host string) (pool.Prior, bool) {
+func (e *run) takePrior(host string) (pool.Prior, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	p, ok := e.priors[host]
 	return p, ok
 }
 
-func (e *Engine) clearPrior(host string) {
+func (e *run) clearPrior(host string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.priors, host)
@@ -198,15 +210,13 @@ func (e *Engine) clearPrior(host string) {
 
 // notifyHeld reports the hosts this rollout holds out of the pool; e.mu
 // is held. A host someone else depooled is not ours to hold.
-func (e *Engine) notifyHeld() {
-	if e.OnHeld != nil {
-		e.OnHeld(e.heldLocked())
-	}
+func (e *run) notifyHeld() {
+	e.rec.held(e.heldLocked())
 }
 
 // heldLocked returns the hosts this rollout took out of the pool and has
 // not put back; e.mu is held.
-func (e *Engine) heldLocked() map[string]pool.Prior {
+func (e *run) heldLocked() map[string]pool.Prior {
 	out := map[string]pool.Prior{}
 	for h, p := range e.priors {
 		if p.Changed {
@@ -217,27 +227,27 @@ func (e *Engine) heldLocked() map[string]pool.Prior {
 }
 
 // held returns the hosts this rollout holds out of the pool, sorted.
-func (e *Engine) held() []string {
+func (e *run) held() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return slices.Sorted(maps.Keys(e.heldLocked()))
 }
 
 // leftAlone reports whether host was found depooled by someone else.
-func (e *Engine) leftAlone(host string) bool {
+func (e *run) leftAlone(host string) bool {
 	p, ok := e.takePrior(host)
 	return ok && p.LeftAlone()
 }
 
 // point returns host's restore point.
-func (e *Engine) point(host string) RestorePoint {
+func (e *run) point(host string) RestorePoint {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.points[host]
 }
 
 // setLive records the rev a host's current now points at, for Result.Ended.
-func (e *Engine) setLive(host, rev string) {
+func (e *run) setLive(host, rev string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.live == nil {
@@ -247,7 +257,7 @@ func (e *Engine) setLive(host, rev string) {
 }
 
 // ended returns the rev each of hosts ends on.
-func (e *Engine) ended(hosts []string) map[string]string {
+func (e *run) ended(hosts []string) map[string]string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if len(hosts) == 0 {
@@ -261,7 +271,7 @@ func (e *Engine) ended(hosts []string) map[string]string {
 }
 
 // setStarted records that host's service is about to start rev's code.
-func (e *Engine) setStarted(host, rev string) {
+func (e *run) setStarted(host, rev string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.started == nil {
@@ -274,7 +284,7 @@ func (e *Engine) setStarted(host, rev string) {
 // in a rollout, its restore point until the pipeline starts the new code;
 // in Restore, what its current points at, which a crashed run may have
 // started.
-func (e *Engine) startedRev(host string) string {
+func (e *run) startedRev(host string) string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if rev, ok := e.started[host]; ok {
@@ -283,28 +293,15 @@ func (e *Engine) startedRev(host string) string {
 	return e.points[host].Rev
 }
 
-func (e *Engine) liveLocked(host string) string {
+func (e *run) liveLocked(host string) string {
 	if rev, ok := e.live[host]; ok {
 		return rev
 	}
 	return e.points[host].Rev
 }
 
-// Hold seeds the hosts a previous (crashed) rollout left depooled, so that
-// Restore repools them instead of leaving them out as someone else's.
-func (e *Engine) Hold(held map[string]pool.Prior) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.priors == nil {
-		e.priors = map[string]pool.Prior{}
-	}
-	for h, p := range held {
-		e.priors[h] = p
-	}
-}
-
 // markTouched records that host is about to change (its service stops).
-func (e *Engine) markTouched(host string) {
+func (e *run) markTouched(host string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !slices.Contains(e.touched, host) {
@@ -312,13 +309,13 @@ func (e *Engine) markTouched(host string) {
 	}
 }
 
-func (e *Engine) touchedHosts() []string {
+func (e *run) touchedHosts() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return slices.Clone(e.touched)
 }
 
-func (e *Engine) setBaseline(host string, b *checks.Baseline) {
+func (e *run) setBaseline(host string, b *checks.Baseline) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.baselines == nil {
@@ -327,13 +324,13 @@ func (e *Engine) setBaseline(host string, b *checks.Baseline) {
 	e.baselines[host] = b
 }
 
-func (e *Engine) baseline(host string) *checks.Baseline {
+func (e *run) baseline(host string) *checks.Baseline {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.baselines[host]
 }
 
-func (e *Engine) setPoolBefore(host string, st pool.State) {
+func (e *run) setPoolBefore(host string, st pool.State) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.poolBefore == nil {
@@ -345,7 +342,7 @@ func (e *Engine) setPoolBefore(host string, st pool.State) {
 // holdDuringDepool records, before a depool writes anything, that host may
 // be half way out of the pool, with its preflight state to restore: a
 // rollout killed during the drain leaves it to abort, not to nobody.
-func (e *Engine) holdDuringDepool(host string) {
+func (e *run) holdDuringDepool(host string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st, ok := e.poolBefore[host]

@@ -256,8 +256,8 @@ func TestRestoreReturnsDriftedHosts(t *testing.T) {
 	f.pooled["h2"] = pool.PooledNo
 	e, _ := testEngine(testEnv(t, 3, nil), f)
 	// h2 was depooled by the crashed rollout: abort repools what it restores.
-	e.Hold(map[string]pool.Prior{"h2": {Host: "h2", Changed: true, Before: pool.State{Pooled: pool.PooledYes, Weight: 10}}})
-	res, err := e.Restore(context.Background(), RestoreOptions{LastGood: good}, hosts(3))
+	held := map[string]pool.Prior{"h2": {Host: "h2", Changed: true, Before: pool.State{Pooled: pool.PooledYes, Weight: 10}}}
+	res, err := e.Restore(context.Background(), RestoreOptions{Held: held, LastGood: good}, hosts(3))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,10 @@ package deploy
 
 import "errors"
 
-// Outcomes of a rollout that did not simply finish. cmd maps them to exit
-// codes (DESIGN.md): ErrRolledBack 3, ErrRollbackFailed and ErrPanic 4, ErrInterrupted
-// 130; any other error is 1 (nothing changed).
+// Outcomes of a run that did not simply finish. cmd maps them to exit
+// codes (DESIGN.md): ErrRolledBack 3, ErrRollbackFailed and ErrPanic 4,
+// ErrRecord 6, ErrInterrupted 130, ErrUsage 2; any other error is 1
+// (nothing changed).
 var (
 	// ErrRolledBack: a step failed and every changed host is back on last good.
 	ErrRolledBack = errors.New("rolled back")
@@ -19,4 +20,13 @@ var (
 	// ErrNoLastGood: there is no last good rev to return to and the
 	// rollout was not started with --initial.
 	ErrNoLastGood = errors.New("no last good rev")
+	// ErrSchema: the schema guard refused a rev (nothing changed) or a
+	// host's return to an older one.
+	ErrSchema = errors.New("schema guard")
+	// ErrRecord: what happened could not be recorded (state, history,
+	// clearing an abort request); the fleet is as the summary says. Exit 6.
+	ErrRecord = errors.New("recording the rollout failed")
+	// ErrUsage: the request cannot be run as asked (a flag that does not
+	// fit the environment). Exit 2.
+	ErrUsage = errors.New("usage")
 )

@@ -264,14 +264,14 @@ func TestRestoreUsesRestorePointsAndGuard(t *testing.T) {
 	f := newFleet(hosts(3), next)
 	f.pooled["h3"] = pool.PooledNo // an operator's depool
 	e, _ := testEngine(testEnv(t, 3, nil), f)
-	e.Hold(map[string]pool.Prior{"h1": {Host: "h1", Changed: true, Before: pool.State{Pooled: pool.PooledYes, Weight: 10}}})
+	held := map[string]pool.Prior{"h1": {Host: "h1", Changed: true, Before: pool.State{Pooled: pool.PooledYes, Weight: 10}}}
 	f.pooled["h1"] = pool.PooledNo
 	var asked []string
 	guard := func(_ context.Context, rev string) error {
 		asked = append(asked, rev)
 		return nil
 	}
-	res, err := e.Restore(context.Background(), RestoreOptions{LastGood: good, Guard: guard,
+	res, err := e.Restore(context.Background(), RestoreOptions{Held: held, LastGood: good, Guard: guard,
 		Points: map[string]RestorePoint{"h1": {Rev: good}, "h2": {Rev: other}, "h3": {Rev: good}}}, hosts(3))
 	if err != nil {
 		t.Fatal(err)
@@ -309,13 +309,13 @@ func TestRestoreRefusedReportsWhatRuns(t *testing.T) {
 	f.current["h1"], f.running["h1"] = next, next
 	f.pooled["h2"], f.running["h2"] = pool.PooledNo, ""
 	e, _ := testEngine(testEnv(t, 3, nil), f)
-	e.Hold(map[string]pool.Prior{"h2": {Host: "h2", Changed: true, Before: pool.State{Pooled: pool.PooledYes, Weight: 10}}})
+	held := map[string]pool.Prior{"h2": {Host: "h2", Changed: true, Before: pool.State{Pooled: pool.PooledYes, Weight: 10}}}
 	var asked []string
 	guard := func(ctx context.Context, rev string) error {
 		asked = append(asked, rev)
 		return refuse(ctx, rev)
 	}
-	res, err := e.Restore(context.Background(), RestoreOptions{LastGood: good, Guard: guard,
+	res, err := e.Restore(context.Background(), RestoreOptions{Held: held, LastGood: good, Guard: guard,
 		Points: map[string]RestorePoint{"h1": {Rev: good}, "h2": {Rev: good}, "h3": {Rev: good}}}, hosts(3))
 	if !errors.Is(err, ErrRollbackFailed) {
 		t.Fatalf("err = %v, want %v", err, ErrRollbackFailed)

@@ -30,7 +30,7 @@ func (f Facts) environ() []string {
 
 // runHooks runs a list of hooks in order; the first failure stops it.
 // point names them in events ("before_rollout").
-func (e *Engine) runHooks(ctx context.Context, point string, hooks []inventory.Hook, facts Facts) error {
+func (e *run) runHooks(ctx context.Context, point string, hooks []inventory.Hook, facts Facts) error {
 	for i, h := range hooks {
 		name := h.Name
 		if name == "" {
@@ -41,9 +41,9 @@ func (e *Engine) runHooks(ctx context.Context, point string, hooks []inventory.H
 		if host == inventory.HookOnEach {
 			host = facts.Host
 		}
-		e.emit(Event{Type: EventStep, Phase: "hook", Host: host, Step: "hook " + name, Status: StatusStart})
+		e.emit(Event{Type: EventStep, Phase: PhaseHook, Host: host, Step: "hook " + name, Status: StatusStart})
 		out, err := e.runHook(ctx, h, host, facts)
-		ev := Event{Type: EventStep, Phase: "hook", Host: host, Step: "hook " + name, Status: StatusOK, Elapsed: time.Since(start), Evidence: tail(out)}
+		ev := Event{Type: EventStep, Phase: PhaseHook, Host: host, Step: "hook " + name, Status: StatusOK, Elapsed: time.Since(start), Evidence: tail(out)}
 		if err != nil {
 			ev.Status, ev.Error = StatusFail, err.Error()
 			e.emit(ev)
@@ -54,7 +54,7 @@ func (e *Engine) runHooks(ctx context.Context, point string, hooks []inventory.H
 	return nil
 }
 
-func (e *Engine) runHook(ctx context.Context, h inventory.Hook, host string, facts Facts) (string, error) {
+func (e *run) runHook(ctx context.Context, h inventory.Hook, host string, facts Facts) (string, error) {
 	timeout := h.Timeout
 	if timeout <= 0 {
 		timeout = inventory.DefaultHookTimeout

@@ -8,7 +8,7 @@ import (
 // recovered runs fn and turns a panic in it into an error wrapping
 // ErrPanic, kept for the run's Result and logged with its stack, so that
 // the rollout still rolls back and exits as a failure a person must look at.
-func (e *Engine) recovered(fn func() error) (err error) {
+func (e *run) recovered(fn func() error) (err error) {
 	defer func() {
 		v := recover()
 		if v == nil {
@@ -28,7 +28,7 @@ func (e *Engine) recovered(fn func() error) (err error) {
 }
 
 // panicOf returns the first panic of the run, "" if none.
-func (e *Engine) panicOf() string {
+func (e *run) panicOf() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.panicked

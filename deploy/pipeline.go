@@ -16,22 +16,51 @@ import (
 // activateTimeout bounds the symlink switch on a host.
 const activateTimeout = time.Minute
 
-// runHost takes one host through the per-host pipeline (DESIGN.md) to rev:
+// pass is one trip of a host through the pipeline: forward to the
+// rollout's rev, or back to the host's restore point. What differs between
+// the two is here, as data, so the pipeline reads the same both ways.
+type pass struct {
+	rev   string
+	hooks bool // run before_host and after_host
+	soak  bool // run the pooled checks (min_healthy_time) after the repool
+	// reload keeps the service running and reloads it (a config-only
+	// rollout with a reload command) instead of stop and start.
+	reload bool
+	// baseline keeps the checks' baseline of the stop, for the canary
+	// checks after the first group.
+	baseline bool
+	// config links the host's configuration once its code is switched; it
+	// returns what it linked, for the step's detail.
+	config func(ctx context.Context, r Runner, host string) (string, error)
+}
+
+// forward is the pass to the rollout's rev.
+func (e *run) forward(rev string) pass {
+	return pass{rev: rev, hooks: true, soak: true, reload: e.opts.Reload, baseline: true, config: e.linkNew}
+}
+
+// back is the pass to rev, a host's restore point (or last good). The
+// pooled soak is skipped: getting every host back fast matters more.
+func (e *run) back(rev string) pass {
+	return pass{rev: rev, config: e.linkRestore}
+}
+
+// runHost takes one host through the per-host pipeline (DESIGN.md):
 //
 //	depool -> verify -> drain -> stop -> activate -> start -> port
 //	       -> checks while depooled -> repool -> verify -> checks while pooled
 //
-// A host this rollout already holds depooled (it failed earlier) is not
+// A host this run already holds depooled (it failed earlier) is not
 // depooled again. A host someone else depooled is deployed but left out of
-// the pool, and reported. In a rollback (back to last good) the pooled soak
-// is skipped: getting every host back fast matters more.
-func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) error {
+// the pool, and reported.
+func (e *run) runHost(ctx context.Context, host string, p pass) error {
+	rev := p.rev
 	r, err := e.Hosts.Runner(ctx, host)
 	if err != nil {
 		return &hostError{Host: host, Step: StepDepool, Err: fmt.Errorf("connect: %w", err)}
 	}
 	facts := e.facts(host, rev)
-	if !rollback {
+	if p.hooks {
 		if err := e.runHooks(ctx, "before_host", e.Env.Hooks.BeforeHost, facts); err != nil {
 			return &hostError{Host: host, Step: StepDepool, Err: err}
 		}
@@ -44,16 +73,17 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 	}
 
 	var baseline *checks.Baseline
+	e.rec.changing(host)
 	if err := e.step(ctx, host, rev, StepStop, func(ctx context.Context) (string, error) {
 		var err error
 		if baseline, err = e.Checks.Prepare(ctx, host, r); err != nil {
 			return "", fmt.Errorf("before stop: %w", err)
 		}
-		if !rollback {
+		if p.baseline {
 			e.setBaseline(host, baseline)
 		}
 		e.markTouched(host)
-		if e.opts.Reload && !rollback {
+		if p.reload {
 			return "reload: the service keeps running", nil
 		}
 		detail, err := e.service(ctx, r, host, rev, "stop", e.Env.Service.StopTimeout)
@@ -67,13 +97,13 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 	if err := e.step(ctx, host, rev, StepActivate, func(ctx context.Context) (string, error) {
 		ctx, cancel := context.WithTimeout(ctx, activateTimeout)
 		defer cancel()
-		return e.activate(ctx, r, host, rev, rollback)
+		return e.activate(ctx, r, host, p)
 	}); err != nil {
 		return err
 	}
 	if err := e.step(ctx, host, rev, StepStart, func(ctx context.Context) (string, error) {
 		e.setStarted(host, rev)
-		if e.opts.Reload && !rollback {
+		if p.reload {
 			return e.service(ctx, r, host, rev, "reload", e.Env.Service.StartTimeout)
 		}
 		detail, err := e.service(ctx, r, host, rev, "start", e.Env.Service.StartTimeout)
@@ -116,15 +146,15 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 	}); err != nil {
 		return err
 	}
-	if rollback {
-		return nil
-	}
-	if e.Checks.Has(checks.StagePooled) || e.Env.Rollout.MinHealthyTime > 0 {
+	if p.soak && (e.Checks.Has(checks.StagePooled) || e.Env.Rollout.MinHealthyTime > 0) {
 		if err := e.step(ctx, host, rev, StepChecksPooled, func(ctx context.Context) (string, error) {
 			return e.soak(ctx, host, r, baseline)
 		}); err != nil {
 			return err
 		}
+	}
+	if !p.hooks {
+		return nil
 	}
 	if err := e.runHooks(ctx, "after_host", e.Env.Hooks.AfterHost, facts); err != nil {
 		return &hostError{Host: host, Step: StepChecksPooled, Err: err}
@@ -136,7 +166,7 @@ func (e *Engine) runHost(ctx context.Context, host, rev string, rollback bool) e
 // it found, for the repool. A host someone else depooled is held as left
 // alone (its repool does nothing); a failed depool that may have written
 // is held too, so the rollback puts it back.
-func (e *Engine) depoolStep(ctx context.Context, host, rev string) (pool.Prior, error) {
+func (e *run) depoolStep(ctx context.Context, host, rev string) (pool.Prior, error) {
 	var prior pool.Prior
 	err := e.step(ctx, host, rev, StepDepool, func(ctx context.Context) (string, error) {
 		e.holdDuringDepool(host)
@@ -160,47 +190,63 @@ func (e *Engine) depoolStep(ctx context.Context, host, rev string) (pool.Prior, 
 	return prior, err
 }
 
-func (e *Engine) facts(host, rev string) Facts {
+func (e *run) facts(host, rev string) Facts {
 	return Facts{Env: e.Env.Name, Ref: e.opts.Ref, Rev: rev, ConfigVersion: e.opts.ConfigVersion, Host: host}
 }
 
-// activate switches the host's code to rev and its configuration to this
-// rollout's set (or, in a rollback, to its last good version).
-func (e *Engine) activate(ctx context.Context, r Runner, host, rev string, rollback bool) (string, error) {
-	if err := e.Releases.Activate(ctx, r, rev); err != nil {
+// activate switches the host's code to the pass's rev, then links its
+// configuration.
+func (e *run) activate(ctx context.Context, r Runner, host string, p pass) (string, error) {
+	if err := e.Releases.Activate(ctx, r, p.rev); err != nil {
 		return "", err
 	}
-	detail := e.Env.ReleaseDir(rev)
+	e.rec.switched(host, p.rev)
+	detail := e.Env.ReleaseDir(p.rev)
 	if e.Configs == nil {
 		return detail, nil
 	}
-	if rollback {
-		v := e.point(host).Config
-		if v == "" {
-			v = e.opts.LastGoodConfigs[host]
-		}
-		if v == "" {
-			return detail + "; config: no version to restore", nil
-		}
-		if err := e.Configs.LinkVersion(ctx, r, v); err != nil {
-			return "", fmt.Errorf("config %s: %w", v, err)
-		}
-		return detail + "; config " + v, nil
+	linked, err := p.config(ctx, r, host)
+	if err != nil {
+		return "", err
 	}
+	if linked != "" {
+		detail += "; " + linked
+	}
+	return detail, nil
+}
+
+// linkNew links this rollout's configuration set of host.
+func (e *run) linkNew(ctx context.Context, r Runner, host string) (string, error) {
 	set := e.opts.Configs[host]
 	if set == nil {
-		return detail, nil
+		return "", nil
 	}
 	if err := e.Configs.Link(ctx, r, set); err != nil {
 		return "", fmt.Errorf("config %s: %w", set.Version, err)
 	}
-	return detail + "; config " + set.Version, nil
+	return "config " + set.Version, nil
+}
+
+// linkRestore links the config version host had before the run (or last
+// good's).
+func (e *run) linkRestore(ctx context.Context, r Runner, host string) (string, error) {
+	v := e.point(host).Config
+	if v == "" {
+		v = e.opts.LastGoodConfigs[host]
+	}
+	if v == "" {
+		return "config: no version to restore", nil
+	}
+	if err := e.Configs.LinkVersion(ctx, r, v); err != nil {
+		return "", fmt.Errorf("config %s: %w", v, err)
+	}
+	return "config " + v, nil
 }
 
 // soak runs the pooled checks until they have held for min_healthy_time:
 // rounds back to back, the last one starting after min_healthy_time, so
 // checks that look back (logs since the stop) see the whole window.
-func (e *Engine) soak(ctx context.Context, host string, r Runner, b *checks.Baseline) (string, error) {
+func (e *run) soak(ctx context.Context, host string, r Runner, b *checks.Baseline) (string, error) {
 	start := time.Now()
 	minHealthy := e.Env.Rollout.MinHealthyTime
 	for i := 1; ; i++ {
@@ -225,7 +271,7 @@ func (e *Engine) soak(ctx context.Context, host string, r Runner, b *checks.Base
 }
 
 // runChecks runs one stage's checks and reports each result as an event.
-func (e *Engine) runChecks(ctx context.Context, st checks.Stage, host string, r Runner, b *checks.Baseline) (string, error) {
+func (e *run) runChecks(ctx context.Context, st checks.Stage, host string, r Runner, b *checks.Baseline) (string, error) {
 	results := e.Checks.Run(ctx, st, host, r, b)
 	var names []string
 	for _, res := range results {
@@ -237,7 +283,7 @@ func (e *Engine) runChecks(ctx context.Context, st checks.Stage, host string, r 
 			ev.Status, ev.Error = StatusFail, res.Err.Error()
 		}
 		e.emit(ev)
-		names = append(names, res.Name+" "+ev.Status)
+		names = append(names, res.Name+" "+string(ev.Status))
 	}
 	if err := checks.Failures(results); err != nil {
 		return "", err
@@ -249,7 +295,7 @@ func (e *Engine) runChecks(ctx context.Context, st checks.Stage, host string, r 
 }
 
 // service runs a service action's argv on the host within timeout.
-func (e *Engine) service(ctx context.Context, r Runner, host, rev, action string, timeout time.Duration) (string, error) {
+func (e *run) service(ctx context.Context, r Runner, host, rev, action string, timeout time.Duration) (string, error) {
 	argv, ok, err := e.Env.ServiceArgv(action, host, rev)
 	if err != nil || !ok {
 		return "", err
@@ -271,11 +317,12 @@ func (e *Engine) service(ctx context.Context, r Runner, host, rev, action string
 // its own bounds (stop_timeout, drain_timeout, verify_timeout, ...), so a
 // host is never left half way through a depool, a stop or a repool; only
 // the pooled soak, which changes nothing, is cut short.
-func (e *Engine) step(ctx context.Context, host, rev string, s Step, fn func(context.Context) (string, error)) error {
+func (e *run) step(ctx context.Context, host, rev string, s Step, fn func(context.Context) (string, error)) error {
 	if err := ctx.Err(); err != nil {
 		return &hostError{Host: host, Step: s, Err: context.Cause(ctx)}
 	}
 	start := time.Now()
+	e.rec.at(host, s)
 	e.emit(Event{Type: EventStep, Host: host, Step: s.String(), Status: StatusStart, Rev: rev})
 	sctx := context.WithoutCancel(ctx)
 	if s == StepChecksPooled {

@@ -35,8 +35,8 @@ func preflightBound(n, parallel int) time.Duration {
 // the pool backend answering for the host, the depool budget allowing the
 // first batch (when checkBudget). It returns what each host runs now: its
 // restore point.
-func (e *Engine) preflight(ctx context.Context, checkBudget bool) (map[string]RestorePoint, error) {
-	e.emit(Event{Type: EventPhase, Phase: "preflight", Status: StatusStart})
+func (e *run) preflight(ctx context.Context, checkBudget bool) (map[string]RestorePoint, error) {
+	e.emit(Event{Type: EventPhase, Phase: PhasePreflight, Status: StatusStart})
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, preflightBound(len(e.Env.Hosts), e.Env.SSH.Parallel))
 	defer cancel()
@@ -61,14 +61,14 @@ func (e *Engine) preflight(ctx context.Context, checkBudget bool) (map[string]Re
 		}
 	}
 	if len(errs) > 0 {
-		e.emit(Event{Type: EventPhase, Phase: "preflight", Status: StatusFail, Elapsed: time.Since(start), Error: strings.Join(errs, "; ")})
+		e.emit(Event{Type: EventPhase, Phase: PhasePreflight, Status: StatusFail, Elapsed: time.Since(start), Error: strings.Join(errs, "; ")})
 		return nil, fmt.Errorf("preflight: nothing changed:\n  %s", strings.Join(errs, "\n  "))
 	}
-	e.emit(Event{Type: EventPhase, Phase: "preflight", Status: StatusOK, Elapsed: time.Since(start), Message: fmt.Sprintf("%d hosts ready", len(currents))})
+	e.emit(Event{Type: EventPhase, Phase: PhasePreflight, Status: StatusOK, Elapsed: time.Since(start), Message: fmt.Sprintf("%d hosts ready", len(currents))})
 	return currents, nil
 }
 
-func (e *Engine) preflightHost(ctx context.Context, host string) (RestorePoint, error) {
+func (e *run) preflightHost(ctx context.Context, host string) (RestorePoint, error) {
 	var rp RestorePoint
 	r, err := e.Hosts.Runner(ctx, host)
 	if err != nil {
@@ -98,7 +98,7 @@ func (e *Engine) preflightHost(ctx context.Context, host string) (RestorePoint, 
 	}
 	rp.Rev = live.Rev
 	if live.Origin.Adopted() {
-		e.emit(Event{Type: EventInfo, Phase: "preflight", Host: host, Rev: live.Rev,
+		e.emit(Event{Type: EventInfo, Phase: PhasePreflight, Host: host, Rev: live.Rev,
 			Message: fmt.Sprintf("adopting %s %s (%s): deployctl will not write into it; rollback returns to it", live.Origin.Describe(), live.Link, short(live.Rev))})
 	}
 	if e.Configs != nil {
@@ -111,7 +111,7 @@ func (e *Engine) preflightHost(ctx context.Context, host string) (RestorePoint, 
 
 // eachHost runs fn for every host of the environment, ssh.parallel at a
 // time, and returns the failures as "host: error", in inventory order.
-func (e *Engine) eachHost(ctx context.Context, fn func(ctx context.Context, host string) error) []string {
+func (e *run) eachHost(ctx context.Context, fn func(ctx context.Context, host string) error) []string {
 	hosts := e.Env.Hosts
 	var failed []string
 	for i, err := range sshx.Each(ctx, e.Env.SSH.Parallel, len(hosts), func(ctx context.Context, i int) error {

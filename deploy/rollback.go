@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/deployctl/deployctl/pkg/pool"
 )
 
 // rollbackAll returns the failed hosts, then every other changed host in
@@ -16,7 +18,7 @@ import (
 // depooled if it is out, and is named; a host that ran nothing is depooled,
 // stopped and named. The schema guard (Options.Guard) may refuse a return:
 // that host is then left as it is.
-func (e *Engine) rollbackAll(ctx, rbctx context.Context, res *Result, cause error) (*Result, error) {
+func (e *run) rollbackAll(ctx, rbctx context.Context, res *Result, cause error) (*Result, error) {
 	failed := failedHosts(cause)
 	var he *hostError
 	if errors.As(cause, &he) {
@@ -42,7 +44,7 @@ func (e *Engine) rollbackAll(ctx, rbctx context.Context, res *Result, cause erro
 			order = append(order, changed[i])
 		}
 	}
-	e.emit(Event{Type: EventPhase, Phase: "rollback", Status: StatusStart, Message: fmt.Sprintf("%s failed at %s: returning %v to what each ran before", res.FailedHost, res.FailedStep, order)})
+	e.emit(Event{Type: EventPhase, Phase: PhaseRollback, Status: StatusStart, Message: fmt.Sprintf("%s failed at %s: returning %v to what each ran before", res.FailedHost, res.FailedStep, order)})
 	untouchedFailed := e.repoolUntouched(rbctx, changed)
 
 	var refused error // the guard's first refusal, for the message
@@ -82,9 +84,6 @@ func (e *Engine) rollbackAll(ctx, rbctx context.Context, res *Result, cause erro
 	return res, fmt.Errorf("%w: %s failed at %s: %s; every changed host (%d) is back on what it ran before", ErrRolledBack, res.FailedHost, res.FailedStep, res.Reason, len(order))
 }
 
-// PhaseRollback names the rollback in events.
-const PhaseRollback = "rollback"
-
 // batchError is the failure of several hosts of one batch.
 type batchError struct {
 	first  *hostError
@@ -111,7 +110,7 @@ func failedHosts(err error) []string {
 // A host that never started the new code (it failed, or a crash stopped
 // it, before its start step) is not going back to anything: it only
 // starts again the code it ran, as the hosts not reached yet still run.
-func (e *Engine) guard(ctx context.Context, host string) error {
+func (e *run) guard(ctx context.Context, host string) error {
 	rp := e.point(host)
 	if e.opts.Guard == nil || rp.Rev == "" || rp.Rev == e.opts.Rev || e.startedRev(host) == rp.Rev {
 		return nil
@@ -121,7 +120,7 @@ func (e *Engine) guard(ctx context.Context, host string) error {
 
 // keepOut makes sure a failed host the guard keeps on the new code is out
 // of the pool.
-func (e *Engine) keepOut(ctx context.Context, host string) {
+func (e *run) keepOut(ctx context.Context, host string) {
 	if _, held := e.takePrior(host); held {
 		return
 	}
@@ -134,7 +133,7 @@ func (e *Engine) keepOut(ctx context.Context, host string) {
 // repoolUntouched puts back hosts this rollout depooled but never stopped
 // (a batch cancelled between depool and stop). It returns the hosts it
 // could not put back; they stay held, so they are reported left depooled.
-func (e *Engine) repoolUntouched(ctx context.Context, touched []string) []string {
+func (e *run) repoolUntouched(ctx context.Context, touched []string) []string {
 	var hosts []string
 	for _, h := range e.held() {
 		if !slices.Contains(touched, h) {
@@ -162,7 +161,7 @@ func (e *Engine) repoolUntouched(ctx context.Context, touched []string) []string
 // unless the guard refuses: the host is then left as it is (a failed host,
 // whose own step failed, kept out of the pool) and the error wraps
 // errRefused.
-func (e *Engine) restoreHost(ctx context.Context, host string, failed bool) error {
+func (e *run) restoreHost(ctx context.Context, host string, failed bool) error {
 	start := time.Now()
 	rp := e.point(host)
 	e.emit(Event{Type: EventHost, Phase: PhaseRollback, Host: host, Status: StatusStart, Rev: rp.Rev})
@@ -189,7 +188,7 @@ func (e *Engine) restoreHost(ctx context.Context, host string, failed bool) erro
 // errRefused marks a return the guard refused: the host is left as it is.
 var errRefused = errors.New("left as it is")
 
-func (e *Engine) isHeld(host string) bool {
+func (e *run) isHeld(host string) bool {
 	p, ok := e.takePrior(host)
 	return ok && p.Changed
 }
@@ -198,14 +197,14 @@ func (e *Engine) isHeld(host string) bool {
 // --initial rollout) the host is taken out of the pool — depooled, verified
 // and drained, if it is not out already — then stopped, and named: a host
 // is never stopped while pooled.
-func (e *Engine) restore(ctx context.Context, host, rev string) error {
+func (e *run) restore(ctx context.Context, host, rev string) error {
 	if rev != "" {
 		if _, held := e.takePrior(host); !held {
 			if err := e.Pool.Budget(ctx, []string{host}); err != nil {
 				return &hostError{Host: host, Step: StepDepool, Err: err}
 			}
 		}
-		return e.runHost(ctx, host, rev, true)
+		return e.runHost(ctx, host, e.back(rev))
 	}
 	if _, held := e.takePrior(host); !held {
 		if _, err := e.depoolStep(ctx, host, ""); err != nil {
@@ -238,38 +237,45 @@ type RestoreOptions struct {
 	Points map[string]RestorePoint
 	// Guard is the schema guard, as for Rollout.
 	Guard func(ctx context.Context, rev string) error
+	// Held are the hosts the crashed run left out of the pool, with what
+	// Repool needs: Restore repools them instead of leaving them out as
+	// someone else's.
+	Held map[string]pool.Prior
 }
 
 // Restore returns every host of hosts that is not on its restore point
 // (or last good) to it, and every host a crashed rollout left depooled
-// (see Hold): the work of `deployctl abort` when no process holds the
+// (RestoreOptions.Held): the work of `deployctl abort` when no process holds the
 // rollout any more. Hosts someone else depooled stay out.
-func (e *Engine) Restore(ctx context.Context, o RestoreOptions, hosts []string) (res *Result, err error) {
+func (e *Engine) Restore(ctx context.Context, o RestoreOptions, hosts []string) (*Result, error) {
+	return e.restoreRun(ctx, o, hosts, nil)
+}
+
+// restoreRun is Restore recorded by rec.
+func (e *Engine) restoreRun(ctx context.Context, o RestoreOptions, hosts []string, rec recorder) (res *Result, err error) {
 	start := time.Now()
 	res = &Result{Rev: o.LastGood, LastGood: o.LastGood}
 	defer func() { res.Duration = time.Since(start) }()
-	points := map[string]RestorePoint{}
+	r := e.newRun(Options{LastGood: o.LastGood, LastGoodConfigs: o.LastGoodConfigs, Guard: o.Guard}, rec)
+	r.points = map[string]RestorePoint{}
 	for _, h := range hosts {
 		rp, ok := o.Points[h]
 		if !ok || rp.Rev == "" && o.LastGood != "" {
 			rp = RestorePoint{Rev: o.LastGood, Config: o.LastGoodConfigs[h]}
 		}
-		points[h] = rp
+		r.points[h] = rp
 	}
-	e.mu.Lock()
-	e.opts = Options{LastGood: o.LastGood, LastGoodConfigs: o.LastGoodConfigs, Guard: o.Guard}
-	e.points = points
-	e.live, e.started = nil, nil
-	e.panicked = ""
-	e.mu.Unlock()
-	err = e.recovered(func() error { return e.restoreAll(ctx, res, hosts) })
-	if res.Panic = e.panicOf(); res.Panic != "" && !errors.Is(err, ErrPanic) {
+	for h, p := range o.Held {
+		r.priors[h] = p
+	}
+	err = r.recovered(func() error { return r.restoreAll(ctx, res, hosts) })
+	if res.Panic = r.panicOf(); res.Panic != "" && !errors.Is(err, ErrPanic) {
 		err = fmt.Errorf("%w: %w", ErrPanic, err)
 	}
 	return res, err
 }
 
-func (e *Engine) restoreAll(ctx context.Context, res *Result, hosts []string) error {
+func (e *run) restoreAll(ctx context.Context, res *Result, hosts []string) error {
 	currents, err := e.preflight(ctx, false)
 	if err != nil {
 		res.Outcome, res.Reason = OutcomeFailed, err.Error()

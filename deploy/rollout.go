@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/deployctl/deployctl/checks"
-	"github.com/deployctl/deployctl/pkg/pool"
 )
 
 var errProgressDeadline = errors.New("progress_deadline passed")
@@ -21,21 +20,18 @@ var errProgressDeadline = errors.New("progress_deadline passed")
 // next step boundary and rolls back. rbctx bounds the rollback itself: a
 // second interrupt cancels it, and the rollout returns ErrInterrupted.
 //
-// Recording last good and history is the caller's (it owns the state
-// store); Result says what to record.
-func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (res *Result, err error) {
+// Recording state and history is the Deployer's; Rollout alone records
+// nothing (tests, benchmarks).
+func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (*Result, error) {
+	return e.newRun(o, nil).rollout(ctx, rbctx)
+}
+
+// rollout is Rollout for one run.
+func (e *run) rollout(ctx, rbctx context.Context) (res *Result, err error) {
+	o := e.opts
 	start := time.Now()
 	res = &Result{Ref: o.Ref, Rev: o.Rev, LastGood: o.LastGood}
 	defer func() { res.Duration = time.Since(start) }()
-	e.mu.Lock()
-	e.priors = map[string]pool.Prior{}
-	e.touched = nil
-	e.baselines = nil
-	e.live, e.started = nil, nil
-	e.points = nil
-	e.panicked = ""
-	e.opts = o
-	e.mu.Unlock()
 	ctx, cancel := context.WithTimeoutCause(ctx, e.Env.Rollout.ProgressDeadline, errProgressDeadline)
 	defer cancel()
 
@@ -47,12 +43,11 @@ func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (res *Result, er
 	e.mu.Lock()
 	e.points = points
 	e.mu.Unlock()
-	if e.OnRestorePoints != nil {
-		e.OnRestorePoints(maps.Clone(points))
-	}
+	e.rec.restorePoints(maps.Clone(points))
 	if res.LastGood == "" {
 		res.LastGood = adoptLastGood(points)
 		if res.LastGood != "" {
+			e.rec.adopted(res.LastGood)
 			e.emit(Event{Type: EventInfo, Phase: PhaseLastGood, Rev: res.LastGood, Message: "no last good recorded: every host runs " + short(res.LastGood) + ", taken as last good"})
 		} else if bare := bareHosts(points); len(bare) > 0 && !o.Initial {
 			err := fmt.Errorf("%w: %v run nothing yet (%s); the first rollout of an environment needs --initial (a host that fails and ran nothing is then depooled, stopped and named)", ErrNoLastGood, bare, describeCurrents(points))
@@ -76,7 +71,7 @@ func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (res *Result, er
 		return res, fmt.Errorf("nothing changed: %w", err)
 	}
 
-	e.emit(Event{Type: EventPhase, Phase: "promote", Status: StatusStart, Rev: o.Rev})
+	e.emit(Event{Type: EventPhase, Phase: PhasePromote, Status: StatusStart, Rev: o.Rev})
 	err = e.recovered(func() error { return e.promote(ctx, o, res) })
 	if err == nil {
 		return e.finishPromote(rbctx, o, res)
@@ -89,7 +84,7 @@ func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (res *Result, er
 	f := e.facts(res.FailedHost, o.Rev)
 	f.Result = string(res.Outcome)
 	if herr := e.runHooks(rbctx, "on_failure", e.Env.Hooks.OnFailure, f); herr != nil {
-		e.emit(Event{Type: EventInfo, Phase: "rollback", Status: StatusFail, Error: herr.Error()})
+		e.emit(Event{Type: EventInfo, Phase: PhaseRollback, Status: StatusFail, Error: herr.Error()})
 	}
 	if res.Panic = e.panicOf(); res.Panic != "" && !errors.Is(err, ErrPanic) {
 		err = fmt.Errorf("%w: %w", ErrPanic, err)
@@ -99,9 +94,9 @@ func (e *Engine) Rollout(ctx, rbctx context.Context, o Options) (res *Result, er
 
 // finishPromote ends a promote that ran every batch: hooks, prune, and the
 // outcome, which is done only if every host finished on the new rev.
-func (e *Engine) finishPromote(rbctx context.Context, o Options, res *Result) (*Result, error) {
+func (e *run) finishPromote(rbctx context.Context, o Options, res *Result) (*Result, error) {
 	if herr := e.runHooks(rbctx, "after_rollout", e.Env.Hooks.AfterRollout, e.facts("", o.Rev)); herr != nil {
-		e.emit(Event{Type: EventInfo, Phase: "finalize", Status: StatusFail, Error: herr.Error(), Message: "after_rollout hook failed; the rollout itself is done"})
+		e.emit(Event{Type: EventInfo, Phase: PhaseFinalize, Status: StatusFail, Error: herr.Error(), Message: "after_rollout hook failed; the rollout itself is done"})
 	}
 	res.Changed = e.touchedHosts()
 	res.LeftDepooled = e.held()
@@ -121,7 +116,7 @@ func (e *Engine) finishPromote(rbctx context.Context, o Options, res *Result) (*
 
 // promote runs the groups in order, batch by batch, with the canary wait
 // and canary checks after the first group.
-func (e *Engine) promote(ctx context.Context, o Options, res *Result) error {
+func (e *run) promote(ctx context.Context, o Options, res *Result) error {
 	groups := e.Env.OrderedGroups()
 	failures := 0
 	for gi, g := range groups {
@@ -167,7 +162,7 @@ func (e *Engine) promote(ctx context.Context, o Options, res *Result) error {
 }
 
 // runBatch runs the pipeline on the hosts of one batch at the same time.
-func (e *Engine) runBatch(ctx context.Context, hosts []string, rev string, res *Result) []*hostError {
+func (e *run) runBatch(ctx context.Context, hosts []string, rev string, res *Result) []*hostError {
 	var (
 		mu     sync.Mutex
 		failed []*hostError
@@ -179,7 +174,7 @@ func (e *Engine) runBatch(ctx context.Context, hosts []string, rev string, res *
 			defer wg.Done()
 			start := time.Now()
 			e.emit(Event{Type: EventHost, Host: h, Status: StatusStart, Rev: rev})
-			err := e.recovered(func() error { return e.runHost(ctx, h, rev, false) })
+			err := e.recovered(func() error { return e.runHost(ctx, h, e.forward(rev)) })
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -207,9 +202,9 @@ func (e *Engine) runBatch(ctx context.Context, hosts []string, rev string, res *
 
 // canary waits canary_wait after the first group, then runs the canary
 // checks on its hosts.
-func (e *Engine) canary(ctx context.Context, hosts []string) error {
+func (e *run) canary(ctx context.Context, hosts []string) error {
 	if w := e.Env.Rollout.CanaryWait; w > 0 {
-		e.emit(Event{Type: EventPhase, Phase: "canary", Status: StatusStart, Message: "waiting canary_wait " + w.String()})
+		e.emit(Event{Type: EventPhase, Phase: PhaseCanary, Status: StatusStart, Message: "waiting canary_wait " + w.String()})
 		t := time.NewTimer(w)
 		select {
 		case <-ctx.Done():
@@ -230,7 +225,7 @@ func (e *Engine) canary(ctx context.Context, hosts []string) error {
 			return &hostError{Host: h, Step: StepChecksPooled, Err: fmt.Errorf("canary checks: %w", err)}
 		}
 	}
-	e.emit(Event{Type: EventPhase, Phase: "canary", Status: StatusOK})
+	e.emit(Event{Type: EventPhase, Phase: PhaseCanary, Status: StatusOK})
 	return nil
 }
 

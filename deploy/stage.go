@@ -11,17 +11,17 @@ import (
 // Stage puts every rev in place on every host without activating anything:
 // `deployctl stage`, for operators who pre-stage big releases.
 func (e *Engine) Stage(ctx context.Context, revs ...string) error {
-	return e.stage(ctx, revs...)
+	return e.newRun(Options{}, nil).stage(ctx, revs...)
 }
 
 // stage puts every rev in place on every host in parallel (bounded by
 // ssh.parallel) before any host is touched; a host that already has a rev
 // intact receives nothing. Any failure stops the rollout here.
-func (e *Engine) stage(ctx context.Context, revs ...string) error {
+func (e *run) stage(ctx context.Context, revs ...string) error {
 	start := time.Now()
-	e.emit(Event{Type: EventPhase, Phase: "stage", Status: StatusStart, Rev: revs[0]})
+	e.emit(Event{Type: EventPhase, Phase: PhaseStage, Status: StatusStart, Rev: revs[0]})
 	fail := func(err error) error {
-		e.emit(Event{Type: EventPhase, Phase: "stage", Status: StatusFail, Elapsed: time.Since(start), Error: err.Error()})
+		e.emit(Event{Type: EventPhase, Phase: PhaseStage, Status: StatusFail, Elapsed: time.Since(start), Error: err.Error()})
 		return fmt.Errorf("stage: nothing changed: %w", err)
 	}
 	runners := make([]Runner, 0, len(e.Env.Hosts))
@@ -40,13 +40,13 @@ func (e *Engine) stage(ctx context.Context, revs ...string) error {
 			return fail(err)
 		}
 	}
-	e.emit(Event{Type: EventPhase, Phase: "stage", Status: StatusOK, Elapsed: time.Since(start), Message: fmt.Sprintf("%d hosts, %d bytes sent", len(runners), sent)})
+	e.emit(Event{Type: EventPhase, Phase: PhaseStage, Status: StatusOK, Elapsed: time.Since(start), Message: fmt.Sprintf("%d hosts, %d bytes sent", len(runners), sent)})
 	return nil
 }
 
 // prune removes old releases on every host, keeping keep_releases and never
 // current or last good. Failures are reported, not fatal: the rollout is done.
-func (e *Engine) prune(ctx context.Context, protect ...string) {
+func (e *run) prune(ctx context.Context, protect ...string) {
 	failed := e.eachHost(ctx, func(ctx context.Context, host string) error {
 		r, err := e.Hosts.Runner(ctx, host)
 		if err == nil {
@@ -55,18 +55,18 @@ func (e *Engine) prune(ctx context.Context, protect ...string) {
 		return err
 	})
 	for _, f := range failed {
-		e.emit(Event{Type: EventInfo, Phase: "finalize", Status: StatusFail, Error: "prune: " + f})
+		e.emit(Event{Type: EventInfo, Phase: PhaseFinalize, Status: StatusFail, Error: "prune: " + f})
 	}
 }
 
 // shipConfigs puts every host's rendered configuration in place, in
 // parallel, before any host is touched.
-func (e *Engine) shipConfigs(ctx context.Context) error {
+func (e *run) shipConfigs(ctx context.Context) error {
 	if e.Configs == nil || len(e.opts.Configs) == 0 {
 		return nil
 	}
 	start := time.Now()
-	e.emit(Event{Type: EventPhase, Phase: "stage-config", Status: StatusStart})
+	e.emit(Event{Type: EventPhase, Phase: PhaseStageConfig, Status: StatusStart})
 	var sent atomic.Int64
 	failed := e.eachHost(ctx, func(ctx context.Context, host string) error {
 		set := e.opts.Configs[host]
@@ -86,9 +86,9 @@ func (e *Engine) shipConfigs(ctx context.Context) error {
 	})
 	if len(failed) > 0 {
 		msg := strings.Join(failed, "; ")
-		e.emit(Event{Type: EventPhase, Phase: "stage-config", Status: StatusFail, Elapsed: time.Since(start), Error: msg})
+		e.emit(Event{Type: EventPhase, Phase: PhaseStageConfig, Status: StatusFail, Elapsed: time.Since(start), Error: msg})
 		return fmt.Errorf("stage config: nothing changed: %s", msg)
 	}
-	e.emit(Event{Type: EventPhase, Phase: "stage-config", Status: StatusOK, Elapsed: time.Since(start), Message: fmt.Sprintf("%d bytes sent", sent.Load())})
+	e.emit(Event{Type: EventPhase, Phase: PhaseStageConfig, Status: StatusOK, Elapsed: time.Since(start), Message: fmt.Sprintf("%d bytes sent", sent.Load())})
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/deployctl/deployctl/deploy"
 	"github.com/deployctl/deployctl/inventory"
@@ -73,6 +74,34 @@ func (a *app) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// deployer returns the environment's lifecycle, wired to the real parts
+// (connected once a request is confirmed), telling the operator through
+// printer.
+func (a *app) deployer(printer *eventPrinter) *deploy.Deployer {
+	return &deploy.Deployer{
+		Env: a.env, Store: a.store, Source: a.src,
+		UI: cmdUI{printer: printer, prompt: newPrompter(a.g), stderr: a.g.stderr},
+		Connect: func(sink deploy.Sink) (*deploy.Engine, func() error, error) {
+			if err := a.connect(); err != nil {
+				return nil, nil, err
+			}
+			return a.engine(sink), a.Close, nil
+		},
+	}
+}
+
+// cmdUI is the operator's side of a run: questions and notes on stderr,
+// events through the printer.
+type cmdUI struct {
+	printer *eventPrinter
+	prompt  prompter
+	stderr  io.Writer
+}
+
+func (u cmdUI) Confirm(question string) error { return u.prompt.confirm(false, question) }
+func (u cmdUI) Note(msg string)               { fmt.Fprintln(u.stderr, msg) }
+func (u cmdUI) Event(ev deploy.Event)         { u.printer.Event(ev) }
 
 // engine returns the orchestrator wired to the real parts.
 func (a *app) engine(sink deploy.Sink) *deploy.Engine {

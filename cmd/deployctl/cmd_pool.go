@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deployctl/deployctl/deploy"
 	"github.com/deployctl/deployctl/pkg/pool"
 	"github.com/deployctl/deployctl/pkg/state"
 )
@@ -139,7 +140,7 @@ func runPoolChange(ctx context.Context, g *GlobalOptions, host string, depool bo
 		// Someone pooled it already: say so, and forget our record.
 		delete(st.Held, host)
 		if err := a.store.Save(a.env.Name, st); err != nil {
-			return fmt.Errorf("%w: %w", errRecord, err)
+			return fmt.Errorf("%w: %w", deploy.ErrRecord, err)
 		}
 		return fmt.Errorf("%w: %s is already pooled (%s); nothing written", errNothingDone, host, before)
 	}
@@ -152,7 +153,7 @@ func runPoolChange(ctx context.Context, g *GlobalOptions, host string, depool bo
 	}
 	delete(st.Held, host)
 	if err := a.store.Save(a.env.Name, st); err != nil {
-		return fmt.Errorf("%w: repooled %s but could not record it: %w", errRecord, host, err)
+		return fmt.Errorf("%w: repooled %s but could not record it: %w", deploy.ErrRecord, host, err)
 	}
 	fmt.Fprintf(g.stdout, "%s repooled: was %s, now %s\n", host, before, after)
 	return nil

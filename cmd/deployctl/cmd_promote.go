@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deployctl/deployctl/deploy"
 	"github.com/deployctl/deployctl/inventory"
 	"github.com/deployctl/deployctl/pkg/state"
 )
@@ -61,7 +62,7 @@ func runPromote(ctx context.Context, g *GlobalOptions, opts PromoteOptions) erro
 	if err != nil {
 		return fmt.Errorf("%s has no last good deploy to promote", opts.From)
 	}
-	req := request{Verb: "promote", Ref: good.Ref, Rev: good.Rev, TemplateRev: good.TemplateRev, ConfigOnly: good.Kind == state.KindConfig}
+	req := deploy.Request{Verb: "promote", Ref: good.Ref, Rev: good.Rev, TemplateRev: good.TemplateRev, ConfigOnly: good.Kind == state.KindConfig}
 	fmt.Fprintf(g.stderr, "promote %s: %s deploy of %s (%s) from %s\n", opts.To, orCode(good.Kind), good.Ref, shortRev(good.Rev), opts.From)
 	g.Env = opts.To
 	return runRollout(ctx, g, opts.RolloutOptions, req)

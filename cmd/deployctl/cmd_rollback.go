@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/deployctl/deployctl/deploy"
 )
 
 // RollbackOptions are the flags of rollback.
@@ -46,5 +48,5 @@ func runRollback(ctx context.Context, g *GlobalOptions, opts RollbackOptions) er
 		ref = st.Previous.Rev
 	}
 	fmt.Fprintf(g.stderr, "rolling back to %s\n", ref)
-	return runRollout(ctx, g, opts.RolloutOptions, request{Verb: "rollback", Ref: ref})
+	return runRollout(ctx, g, opts.RolloutOptions, deploy.Request{Verb: "rollback", Ref: ref})
 }

@@ -23,8 +23,8 @@ func TestExitCodes(t *testing.T) {
 		{"panic", fmt.Errorf("%w: boom", deploy.ErrPanic), exitRollbackFailed},
 		{"panic after a clean rollback", fmt.Errorf("%w: %w", deploy.ErrPanic, deploy.ErrRolledBack), exitRollbackFailed},
 		{"reported by the summary", reported(fmt.Errorf("%w: x", deploy.ErrRolledBack)), exitRolledBack},
-		{"record failed after a good rollout", fmt.Errorf("%w: disk full", errRecord), exitRecord},
-		{"record failed after a rollback", errors.Join(fmt.Errorf("%w: x", deploy.ErrRolledBack), fmt.Errorf("%w: disk full", errRecord)), exitRolledBack},
+		{"record failed after a good rollout", fmt.Errorf("%w: disk full", deploy.ErrRecord), exitRecord},
+		{"record failed after a rollback", errors.Join(fmt.Errorf("%w: x", deploy.ErrRolledBack), fmt.Errorf("%w: disk full", deploy.ErrRecord)), exitRolledBack},
 		{"locked", fmt.Errorf("%w: by ops", state.ErrLocked), exitLocked},
 		{"interrupted", deploy.ErrInterrupted, exitInterrupted},
 		{"nothing done", fmt.Errorf("%w: h1 already pooled", errNothingDone), exitError},
@@ -44,7 +44,7 @@ func TestReportedErrorIsPrintedOnce(t *testing.T) {
 		t.Fatalf("reported error %v: silent %v", err, errors.Is(err, errSilent))
 	}
 	// A record failure is not in the summary: it must be printed.
-	if err := reported(fmt.Errorf("%w: disk full", errRecord)); errors.Is(err, errSilent) {
+	if err := reported(fmt.Errorf("%w: disk full", deploy.ErrRecord)); errors.Is(err, errSilent) {
 		t.Errorf("record failure silenced")
 	}
 }

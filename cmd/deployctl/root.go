@@ -54,7 +54,7 @@ func exitCode(err error) int {
 		return exitRolledBack
 	case errors.Is(err, deploy.ErrInterrupted), errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case errors.Is(err, errRecord):
+	case errors.Is(err, deploy.ErrRecord):
 		return exitRecord
 	}
 	return exitError

@@ -32,6 +32,12 @@ type Lock struct {
 	release func() error
 }
 
+// NewLock returns a held lock whose Release calls release once: for
+// stores other than the local files (a shared store, a test's fake).
+func NewLock(env string, owner Owner, stale *Owner, release func() error) *Lock {
+	return &Lock{Env: env, Owner: owner, Stale: stale, release: release}
+}
+
 // Release gives the lock up: it removes lock.json and drops the flock. It
 // is idempotent; later calls return the first call's error.
 func (l *Lock) Release() error {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -30,7 +31,7 @@ func (s *Store) LogPath(env, id string) string {
 
 // LogFile opens (creating, 0600, appending) the log file of rollout id of
 // env. The caller closes it.
-func (s *Store) LogFile(env, id string) (*os.File, error) {
+func (s *Store) LogFile(env, id string) (io.WriteCloser, error) {
 	if err := checkName("rollout id", id); err != nil {
 		return nil, fmt.Errorf("log file: %w", err)
 	}

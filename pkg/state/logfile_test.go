@@ -34,10 +34,11 @@ func TestLogFile(t *testing.T) {
 	s := openStore(t)
 	id := NewID(time.Now())
 	for _, line := range []string{"first\n", "second\n"} { // reopening appends
-		f, err := s.LogFile("prod", id)
+		w, err := s.LogFile("prod", id)
 		if err != nil {
 			t.Fatal(err)
 		}
+		f := w.(*os.File)
 		if f.Name() != s.LogPath("prod", id) {
 			t.Errorf("LogFile at %s, LogPath says %s", f.Name(), s.LogPath("prod", id))
 		}

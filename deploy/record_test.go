@@ -1,4 +1,4 @@
-package main
+package deploy
 
 import (
 	"errors"
@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/deployctl/deployctl/deploy"
 	"github.com/deployctl/deployctl/pkg/state"
 )
 
@@ -33,19 +32,19 @@ func TestRecorderFailedSaveStopsTheRollout(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stopped error
-	r := &recorder{store: store, env: "prod", stop: func(cause error) { stopped = cause },
+	r := &stateRecord{store: store, env: "prod", stop: func(cause error) { stopped = cause },
 		st: state.State{Current: &state.Rollout{ID: "r1", Kind: state.KindCode, Ref: "v2", Rev: "2222", Started: time.Now()}}}
-	r.event(deploy.Event{Type: deploy.EventPhase, Phase: "promote", Time: time.Now()})
+	r.phase(PhasePromote)
 	if stopped != nil {
 		t.Fatalf("a save that worked stopped the rollout: %v", stopped)
 	}
 	breakState(t, dir, "prod")
-	r.event(deploy.Event{Type: deploy.EventStep, Step: deploy.StepStop.String(), Status: deploy.StatusStart, Host: "h1", Time: time.Now()})
-	if !errors.Is(stopped, errRecord) {
-		t.Fatalf("after a failed save the rollout was stopped with %v, want %v", stopped, errRecord)
+	r.changing("h1")
+	if !errors.Is(stopped, ErrRecord) {
+		t.Fatalf("after a failed save the rollout was stopped with %v, want %v", stopped, ErrRecord)
 	}
-	err = r.finish(&deploy.Result{Outcome: deploy.OutcomeDone, Ref: "v2", Rev: "2222"}, &deployment{}, "r1", state.Owner{User: "ops"}, "")
-	if !errors.Is(err, errRecord) || exitCode(err) != exitRecord {
-		t.Errorf("finish after a failed save: %v (exit %d), want exit %d", err, exitCode(err), exitRecord)
+	err = r.finish(&Result{Outcome: OutcomeDone, Ref: "v2", Rev: "2222"}, &prepared{}, "r1", state.Owner{User: "ops"}, "")
+	if !errors.Is(err, ErrRecord) {
+		t.Errorf("finish after a failed save: %v, want %v (exit 6)", err, ErrRecord)
 	}
 }

@@ -1,0 +1,167 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/deployctl/deployctl/inventory"
+	"github.com/deployctl/deployctl/pkg/state"
+)
+
+// abortPollInterval is how often a run looks for an abort request.
+const abortPollInterval = 200 * time.Millisecond
+
+// Request is what an operator (or CI) asks of an environment: one
+// rollout, rollback or promote.
+type Request struct {
+	Verb string // rollout, rollback, promote: for messages and the lock
+	Ref  string // what the user typed; "" with ConfigOnly means the last good rev
+	Rev  string // a pinned rev (promote); "" resolves Ref
+	// TemplateRev pins the config templates' rev (promote of a config-only
+	// deploy); "" means Ref's rev.
+	TemplateRev       string
+	ConfigOnly        bool
+	Initial           bool // first rollout: hosts may run nothing yet
+	AllowSchemaChange bool
+	Message           string        // why: in the lock and history
+	LockWait          time.Duration // how long to wait for the lock; state.NoWait: one try
+	Yes               bool          // do not ask: Confirm is not called
+}
+
+// Deployer runs whole runs of one environment, from request to history:
+// lock, prepare (pin, render, schema guard), preflight, stage, promote,
+// rollback, finalize, history; and abort. Its parts are wired once by the
+// caller.
+type Deployer struct {
+	Env    *inventory.Env
+	Store  StateStore
+	Source Source
+	UI     UI
+	// Connect wires the parts that reach the hosts (SSH, pool, checks)
+	// once a request is prepared and confirmed; close releases them.
+	Connect func(events Sink) (e *Engine, close func() error, err error)
+}
+
+// Rollout runs req under the environment's lock. work is cancelled by the
+// operator's first interrupt (the run stops at the next step boundary and
+// rolls back); rb by the second (the rollback stops too, and the record is
+// kept for abort). An abort request from another process cancels work as
+// the first interrupt does. The Result is nil when the run stopped before
+// preflight (lock, prepare, confirmation).
+func (d *Deployer) Rollout(work, rb context.Context, req Request) (*Result, error) {
+	env := d.Env.Name
+	lock, err := d.Store.Lock(work, env, state.Owner{Command: strings.TrimSpace(req.Verb + " " + req.Ref), Message: req.Message}, req.LockWait)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	if lock.Stale != nil {
+		d.UI.Note(fmt.Sprintf("note: the previous holder of the lock died without releasing it: %s", lock.Stale))
+	}
+	// An abort request from before this run held the lock was meant for
+	// another one: it must not stop this one.
+	if ab, ok := d.Store.AbortRequested(env); ok {
+		if err := d.Store.ClearAbort(env); err != nil {
+			return nil, fmt.Errorf("clearing a stale abort request: %w", err)
+		}
+		d.UI.Note(fmt.Sprintf("note: cleared a stale abort request by %s (no rollout was running to see it)", ab))
+	}
+	st, err := d.Store.Load(env)
+	if err != nil {
+		return nil, err
+	}
+	if st.Current != nil {
+		return nil, fmt.Errorf("rollout %s (%s %s, by %s) did not finish: its hosts may be depooled or mixed; run 'deployctl abort --env %s' to return every host to last good first",
+			st.Current.ID, st.Current.Kind, st.Current.Ref, st.Current.By, env)
+	}
+	p, err := d.prepare(work, st, req)
+	if err != nil {
+		return nil, err
+	}
+	if !req.Yes {
+		question := fmt.Sprintf("%s %s (%s, %s) to %d hosts of %s, last good %s?", req.Verb, p.ref, short(p.rev), p.kind, len(d.Env.Hosts), env, orNone(short(st.LastGood.Rev)))
+		if err := d.UI.Confirm(question); err != nil {
+			return nil, err
+		}
+	}
+
+	id := state.NewID(time.Now())
+	logf, err := d.Store.LogFile(env, id)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	sink := func(ev Event) {
+		b, _ := json.Marshal(ev)
+		logf.Write(append(b, '\n'))
+		d.UI.Event(ev)
+	}
+	e, closeParts, err := d.Connect(sink)
+	if err != nil {
+		return nil, err
+	}
+	defer closeParts()
+
+	work, stopWatch := d.watchAbort(work)
+	defer stopWatch(nil)
+	rec := &stateRecord{store: d.Store, env: env, st: st, schema: p.schema, stop: stopWatch}
+	rec.st.Current = &state.Rollout{ID: id, Kind: p.kind, Ref: p.ref, Rev: p.rev, ConfigVersion: p.configVersion, Started: time.Now(), By: lock.Owner, Phase: string(PhasePreflight)}
+	if err := rec.save(); err != nil {
+		return nil, err
+	}
+	lastGood := st.LastGood.Rev
+	d.UI.Note(fmt.Sprintf("%s %s (%s, %s) to %s: %d hosts; last good %s; log %s", req.Verb, p.ref, short(p.rev), p.kind, env, len(d.Env.Hosts), orNone(short(lastGood)), d.Store.LogPath(env, id)))
+	if len(st.Held) > 0 {
+		d.UI.Note("note: depooled by hand and left out of the pool: " + strings.Join(slices.Sorted(maps.Keys(st.Held)), " "))
+	}
+
+	res, rerr := e.newRun(Options{
+		Ref: p.ref, Rev: p.rev, LastGood: lastGood, Initial: req.Initial,
+		Configs: p.configs, LastGoodConfigs: st.LastGood.Configs, ConfigOnly: req.ConfigOnly,
+		Reload: req.ConfigOnly && d.Env.Files.Reload && len(d.Env.Service.Reload) > 0, ConfigVersion: p.configVersion,
+		Guard: p.guard,
+	}, rec).rollout(work, rb)
+	if ab, ok := d.Store.AbortRequested(env); ok {
+		res.Reason = strings.TrimSpace(res.Reason + " (abort requested by " + ab.String() + ")")
+		if err := d.Store.ClearAbort(env); err != nil {
+			rerr = errors.Join(rerr, fmt.Errorf("%w: clearing the abort request: %w", ErrRecord, err))
+		}
+	}
+	if err := rec.finish(res, p, id, lock.Owner, d.Store.LogPath(env, id)); err != nil {
+		rerr = errors.Join(rerr, err)
+	}
+	return res, rerr
+}
+
+// watchAbort returns work cancelled also by an abort request from another
+// process, and a stop that cancels it with a cause of its own (a failed
+// state write) or, with nil, ends the watch.
+func (d *Deployer) watchAbort(work context.Context) (context.Context, func(cause error)) {
+	ctx, cancel := context.WithCancelCause(work)
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(work))
+	aborts := d.Store.WatchAbort(watchCtx, d.Env.Name, abortPollInterval)
+	go func() {
+		select {
+		case <-watchCtx.Done():
+		case o, ok := <-aborts:
+			if ok {
+				d.UI.Note(fmt.Sprintf("\nabort requested by %s: stopping at the next step and rolling back", o))
+				cancel(fmt.Errorf("aborted by %s", o))
+			}
+		}
+	}()
+	return ctx, func(cause error) {
+		if cause != nil {
+			cancel(cause)
+			return
+		}
+		stopWatch()
+		cancel(nil)
+	}
+}

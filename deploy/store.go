@@ -1,0 +1,55 @@
+package deploy
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/deployctl/deployctl/pkg/state"
+)
+
+// StateStore keeps what deploy hosts know about an environment: its lock,
+// its state (last good, the run in progress, held hosts), its history,
+// abort requests and each run's log. pkg/state's local files implement
+// it (*state.Store); a shared backend plugs in here.
+type StateStore interface {
+	// Lock takes env's lock for owner, waiting up to wait (state.NoWait:
+	// one try). A busy lock is an error wrapping state.ErrLocked.
+	Lock(ctx context.Context, env string, owner state.Owner, wait time.Duration) (*state.Lock, error)
+	// Holder returns who holds env's lock and whether that process lives.
+	Holder(env string) (*state.Owner, bool, error)
+	Load(env string) (state.State, error)
+	Save(env string, st state.State) error
+	Append(env string, rec state.Record) error
+	History(env string, limit int) ([]state.Record, error)
+	// LogFile opens run id's log for appending; LogPath says where it is.
+	LogFile(env, id string) (io.WriteCloser, error)
+	LogPath(env, id string) string
+	RequestAbort(env string, by state.Owner) error
+	AbortRequested(env string) (*state.Owner, bool)
+	ClearAbort(env string) error
+	// WatchAbort sends the requester once an abort request appears.
+	WatchAbort(ctx context.Context, env string, every time.Duration) <-chan state.Owner
+}
+
+var _ StateStore = (*state.Store)(nil)
+
+// Source is the code repository of a deploy (pkg/gitsrc).
+type Source interface {
+	// Resolve pins what the user typed to a full commit hash.
+	Resolve(ctx context.Context, ref string) (string, error)
+	// ReadFile reads one file at rev; a missing file wraps fs.ErrNotExist.
+	ReadFile(ctx context.Context, rev, path string) ([]byte, error)
+	Templates
+	Archiver
+}
+
+// UI is the operator's side of a run: cmd prints and asks.
+type UI interface {
+	// Confirm asks before anything changes; an error stops the run.
+	Confirm(question string) error
+	// Note tells the operator something outside the event stream.
+	Note(msg string)
+	// Event shows one event.
+	Event(ev Event)
+}
