@@ -326,6 +326,8 @@ func levelsAndBytes(levels []string, maxBytes int64) ([]string, int64) {
 // Templates returns the check's template fields by their path relative to
 // the check ("url", "headers.X-Req", "argv[1]"), so that a loader can try
 // every host's placeholders before anything runs. Defaults are included.
+// It is the one list of template fields: TestTemplatesAreWhatRunExpands
+// holds it to what the probes expand at run time.
 func (s Spec) Templates() map[string]string {
 	d := s.WithDefaults()
 	out := map[string]string{}
@@ -380,56 +382,28 @@ func (s Spec) Placeholders() []string {
 	return names
 }
 
-// Describe says in one line what the check looks at, for plans and reports
-// (templates unfilled).
+// Describe says in one line what the check looks at, with its defaults and
+// templates unfilled: the target column of `deployctl plan` and its JSON.
 func (s Spec) Describe() string {
 	d := s.WithDefaults()
 	switch d.Type {
 	case KindPort:
-		port := "{port}"
-		if d.Port != 0 {
-			port = fmt.Sprint(d.Port)
-		}
-		if d.From == FromHost {
-			return fmt.Sprintf("port %s listening on the host (up to %s)", port, d.PortTimeout)
-		}
-		return fmt.Sprintf("{address}:%s accepts TCP (up to %s)", port, d.PortTimeout)
+		return fmt.Sprintf("port %d from %s", d.Port, d.From)
 	case KindHTTP:
-		var want []string
-		want = append(want, fmt.Sprint(d.ExpectStatus))
-		if d.BodyContains != "" {
-			want = append(want, fmt.Sprintf("body contains %q", d.BodyContains))
-		}
-		if d.BodyRegex != "" {
-			want = append(want, fmt.Sprintf("body matches /%s/", d.BodyRegex))
-		}
-		if d.JSONField != "" {
-			want = append(want, fmt.Sprintf("%s=%q", d.JSONField, d.JSONValue))
-		}
-		if d.MaxLatency > 0 {
-			want = append(want, fmt.Sprintf("within %s", d.MaxLatency))
-		}
-		return fmt.Sprintf("%s %s expects %s", d.Method, d.URL, strings.Join(want, ", "))
+		return fmt.Sprintf("%s %s expect %d", d.Method, d.URL, d.ExpectStatus)
 	case KindCommand:
-		return strings.Join(d.Argv, " ") + " exits 0"
+		return strings.Join(d.Argv, " ")
 	case KindLog:
-		rel := ""
-		if d.Relative {
-			rel = ", relative to before the stop"
-		}
-		return fmt.Sprintf("%s: at most %d %s entries since the stop%s", d.Path, d.MaxMatches, matchWhat(d), rel)
+		return fmt.Sprintf("%s (%s, levels %s, max %d)", d.Path, d.Format, strings.Join(d.Levels, ","), d.MaxMatches)
 	case KindJournald:
-		return fmt.Sprintf("journal of %s: at most %d %s entries since the stop", d.Unit, d.MaxMatches, matchWhat(d))
+		return "journald unit " + d.Unit
 	case KindMetric:
-		switch d.Mode {
-		case ModeScrape:
-			return fmt.Sprintf("%s: %s{%s=~%q} share at most %s, %d×%s", d.URL, d.Counter, d.CodeLabel, d.ErrorCodes, fmtPtr(d.MaxErrorRatio), d.Count, d.Interval)
-		case ModeRelative:
-			return fmt.Sprintf("%s vs peers: worse by at most %s, %d×%s", d.Query, increaseWhat(d), d.Count, d.Interval)
+		if d.Mode == ModeScrape {
+			return fmt.Sprintf("scrape %s: %s errors %s", d.URL, d.Counter, d.ErrorCodes)
 		}
-		return fmt.Sprintf("%s in [%s, %s], %d×%s", d.Query, fmtPtr(d.Min), fmtPtr(d.Max), d.Count, d.Interval)
+		return fmt.Sprintf("%s %s: %s", d.Mode, d.Prometheus, d.Query)
 	}
-	return string(d.Type)
+	return ""
 }
 
 func matchWhat(d Spec) string {

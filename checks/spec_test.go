@@ -2,6 +2,9 @@ package checks
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"sort"
@@ -242,11 +245,41 @@ func TestTemplates(t *testing.T) {
 	}
 }
 
+// Describe is the target column of `deployctl plan` (and its JSON): these
+// are the lines the plan golden files hold.
 func TestDescribe(t *testing.T) {
-	for _, s := range decodeSpecs(t, exampleYAML) {
+	specs := decodeSpecs(t, exampleYAML)
+	want := map[string]string{
+		"port":          "port 0 from deploy",
+		"healthz":       "GET http://{address}:{port}/healthz expect 200",
+		"selftest":      "/srv/app/current/bin/selftest --host {host}",
+		"errors-in-log": "/var/log/app/{host}.log (json, levels ERROR,FATAL, max 2)",
+		"journal":       "journald unit app.service",
+		"5xx":           "api http://127.0.0.1:9090: " + specs[5].Query,
+		"5xx-scrape":    "scrape http://{address}:{port}/metrics: http_requests_total errors 5..",
+		"5xx-vs-pool":   "relative http://127.0.0.1:9090: " + specs[7].Query,
+	}
+	for _, s := range specs {
 		d := s.Describe()
 		if d == "" || d == string(s.Type) {
 			t.Errorf("%s: Describe() = %q", s.Name, d)
+		}
+		if d != want[s.Name] {
+			t.Errorf("%s: Describe() = %q, want %q", s.Name, d, want[s.Name])
+		}
+	}
+	more := []struct {
+		spec Spec
+		want string
+	}{
+		{Spec{Type: KindPort, Port: 8080, From: FromHost}, "port 8080 from host"},
+		{Spec{Type: KindHTTP, URL: "https://x/", Method: "HEAD", ExpectStatus: 301}, "HEAD https://x/ expect 301"},
+		{Spec{Type: KindLog, Path: "/x.log", Levels: []string{}, Patterns: []string{"panic"}}, "/x.log (text, levels , max 0)"},
+		{Spec{Type: "ping"}, ""},
+	}
+	for _, tt := range more {
+		if got := tt.spec.Describe(); got != tt.want {
+			t.Errorf("%+v: Describe() = %q, want %q", tt.spec, got, tt.want)
 		}
 	}
 }
@@ -263,5 +296,150 @@ func TestStage(t *testing.T) {
 	}
 	if s := Stage(9).String(); s != "stage(9)" {
 		t.Errorf("Stage(9) = %q", s)
+	}
+}
+
+// tmplProbe is a placeholder no host defines: a field that is expanded at
+// run time fails with hosttmpl's error naming it.
+const tmplProbe = "{tmpl_probe}"
+
+// clockRunner answers every command with a host clock and an absent file,
+// enough for the log and journald snapshots, so that their runs get as far
+// as their own expansions.
+type clockRunner struct{}
+
+func (clockRunner) Run(context.Context, io.Reader, ...string) ([]byte, error) {
+	return []byte("1700000000.000000000\nabsent\n"), nil
+}
+
+// expandedAtRun reports whether running s against a host expands field
+// path as a template: it sets the field to tmplProbe alone and looks for
+// the unknown-placeholder error. The context is cancelled, so whatever
+// comes after the expansions (dialling, Prometheus, sleeps) ends at once.
+func expandedAtRun(t *testing.T, s Spec) bool {
+	t.Helper()
+	c, err := compile(s)
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	tg := Target{Host: "web1", Address: "127.0.0.1", Port: 1, Runner: clockRunner{}, Peers: []string{"web2"}}
+	e := env{t: tg, vars: tg.vars()}
+	var errs []error
+	if p, ok := c.probe.(preparer); ok {
+		e.snap, err = p.prepare(ctx, e)
+		errs = append(errs, err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.probe.run(ctx, e)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		errs = append(errs, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not end on a cancelled context")
+	}
+	for _, err := range errs {
+		if err != nil && strings.Contains(err.Error(), "unknown placeholder "+tmplProbe) {
+			return true
+		}
+	}
+	return false
+}
+
+// withProbe returns s with one string field set to tmplProbe, and the path
+// Templates would give it: a string field by its YAML name, an element
+// appended to a list as name[i], a header as headers.X-Tmpl-Probe.
+func withProbe(s Spec, i int) (Spec, string, bool) {
+	v := reflect.ValueOf(&s).Elem()
+	f := v.Field(i)
+	name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
+	switch {
+	case f.Kind() == reflect.String && f.Type() == reflect.TypeOf(""):
+		f.SetString(tmplProbe)
+		return s, name, true
+	case f.Type() == reflect.TypeOf([]string(nil)):
+		l := append(slices.Clone(f.Interface().([]string)), tmplProbe)
+		f.Set(reflect.ValueOf(l))
+		return s, fmt.Sprintf("%s[%d]", name, len(l)-1), true
+	case f.Type() == reflect.TypeOf(map[string]string(nil)):
+		m := map[string]string{"X-Tmpl-Probe": tmplProbe}
+		for k, x := range f.Interface().(map[string]string) {
+			m[k] = x
+		}
+		f.Set(reflect.ValueOf(m))
+		return s, name + ".X-Tmpl-Probe", true
+	}
+	return s, "", false
+}
+
+// TestTemplatesAreWhatRunExpands holds Templates, the list the inventory
+// validates for every host before anything runs, to the expansions the
+// probes make at run time: for every kind and metric mode, and every
+// string field of Spec, a field is in Templates exactly when running the
+// check expands it. A field expanded but not listed would reach a host
+// unvalidated; one listed but not expanded would reject configurations
+// for placeholders nobody fills.
+func TestTemplatesAreWhatRunExpands(t *testing.T) {
+	bases := []struct {
+		name string
+		spec Spec
+		want []string // the fields expanded at run time
+	}{
+		{"port", Spec{Type: KindPort, Port: 1}, nil},
+		{"port from host", Spec{Type: KindPort, From: FromHost, Port: 1}, nil},
+		{"http", Spec{Type: KindHTTP, URL: "http://127.0.0.1:1/", Headers: map[string]string{"X-A": "a"}},
+			[]string{"body_contains", "headers.X-Tmpl-Probe", "host_header", "json_value", "url"}},
+		{"command", Spec{Type: KindCommand, Argv: []string{"true"}}, []string{"argv[1]"}},
+		{"log", Spec{Type: KindLog, Path: "/x.log"}, []string{"path"}},
+		{"log json", Spec{Type: KindLog, Path: "/x.log", Format: FormatJSON}, []string{"path"}},
+		{"journald", Spec{Type: KindJournald, Unit: "app.service"}, []string{"unit"}},
+		{"metric api", Spec{Type: KindMetric, Prometheus: "http://127.0.0.1:1", Query: "up", RequestsQuery: "up", Max: f64(1)},
+			[]string{"prometheus", "query", "requests_query"}},
+		{"metric relative", Spec{Type: KindMetric, Mode: ModeRelative, Prometheus: "http://127.0.0.1:1", Query: "up", RequestsQuery: "up", MaxIncrease: f64(1)},
+			[]string{"prometheus", "query", "requests_query"}},
+		{"metric scrape", Spec{Type: KindMetric, Mode: ModeScrape, URL: "http://127.0.0.1:1/metrics", MaxErrorRatio: f64(0.1)}, []string{"url"}},
+	}
+	for _, b := range bases {
+		t.Run(b.name, func(t *testing.T) {
+			b.spec.Name = "c"
+			b.spec.Timeout = time.Second
+			b.spec.Interval = time.Millisecond
+			b.spec.Count = 1
+			if expandedAtRun(t, b.spec) {
+				t.Fatal("the base spec itself fails to expand")
+			}
+			var expanded, listed []string
+			for i := 0; i < reflect.TypeOf(b.spec).NumField(); i++ {
+				s, path, ok := withProbe(b.spec, i)
+				if !ok || path == "name" || strings.HasPrefix(path, "type") || path == "stage" {
+					continue // not read per host, or not a check without them
+				}
+				run := expandedAtRun(t, s)
+				_, validated := s.Templates()[path]
+				if run {
+					expanded = append(expanded, path)
+				}
+				if validated {
+					listed = append(listed, path)
+				}
+				switch {
+				case run && !validated:
+					t.Errorf("%s is expanded at run time but not in Templates (never validated)", path)
+				case validated && !run:
+					t.Errorf("%s is in Templates (validated) but not expanded at run time", path)
+				}
+			}
+			sort.Strings(expanded)
+			sort.Strings(listed)
+			// Pin the lists too, so a probe that stops expanding a field
+			// (or the search above that stops finding one) is noticed.
+			if !slices.Equal(expanded, b.want) || !slices.Equal(listed, b.want) {
+				t.Errorf("expanded at run time %v, in Templates %v, want both %v", expanded, listed, b.want)
+			}
+		})
 	}
 }

@@ -60,27 +60,9 @@ func describeRepool(env *inventory.Env, host string) string {
 
 func checkStage(c checks.Spec) string { return c.StageOf().String() }
 
+// describeCheck is a check's row in the plan; checks.Spec.Describe says
+// what it looks at.
 func describeCheck(c checks.Spec) PlanCheck {
 	d := c.WithDefaults()
-	target := ""
-	switch d.Type {
-	case checks.KindPort:
-		target = fmt.Sprintf("port %d from %s", d.Port, d.From)
-	case checks.KindHTTP:
-		target = fmt.Sprintf("%s %s expect %d", d.Method, d.URL, d.ExpectStatus)
-	case checks.KindCommand:
-		target = strings.Join(d.Argv, " ")
-	case checks.KindLog:
-		target = fmt.Sprintf("%s (%s, levels %s, max %d)", d.Path, d.Format, strings.Join(d.Levels, ","), d.MaxMatches)
-	case checks.KindJournald:
-		target = "journald unit " + d.Unit
-	case checks.KindMetric:
-		switch d.Mode {
-		case checks.ModeScrape:
-			target = fmt.Sprintf("scrape %s: %s errors %s", d.URL, d.Counter, d.ErrorCodes)
-		default:
-			target = fmt.Sprintf("%s %s: %s", d.Mode, d.Prometheus, d.Query)
-		}
-	}
-	return PlanCheck{Name: d.Name, Type: string(d.Type), Stage: d.Stage, Timeout: d.Timeout.String(), Target: target}
+	return PlanCheck{Name: d.Name, Type: string(d.Type), Stage: d.Stage, Timeout: d.Timeout.String(), Target: c.Describe()}
 }

@@ -220,3 +220,44 @@ func write(t *testing.T, dir, name, content string) {
 		t.Fatal(err)
 	}
 }
+
+// Every check field that is filled per host at run time is tried for every
+// host at validation, with the check's own path; fields that are not
+// templates keep their braces.
+func TestCheckTemplatesValidated(t *testing.T) {
+	tests := []struct {
+		check string // one element of checks, in flow style
+		path  string // the problem's path; "" for none
+	}{
+		{`{name: c, type: http, url: "http://{nope}/"}`, "checks[0].url"},
+		{`{name: c, type: http, url: "http://x/", host_header: "{nope}"}`, "checks[0].host_header"},
+		{`{name: c, type: http, url: "http://x/", headers: {X-A: "{nope}"}}`, "checks[0].headers.X-A"},
+		{`{name: c, type: http, url: "http://x/", body_contains: "{nope}"}`, "checks[0].body_contains"},
+		{`{name: c, type: http, url: "http://x/", json_field: a, json_value: "{nope}"}`, "checks[0].json_value"},
+		{`{name: c, type: http, url: "http://x/", body_regex: "{nope}"}`, ""},
+		{`{name: c, type: http, url: "http://x/", json_field: "{nope}"}`, ""},
+		{`{name: c, type: command, argv: [/bin/true, "{nope}"]}`, "checks[0].argv[1]"},
+		{`{name: c, type: log, path: "/var/log/{nope}.log"}`, "checks[0].path"},
+		{`{name: c, type: journald, unit: "{nope}.service"}`, "checks[0].unit"},
+		{`{name: c, type: metric, query: "{nope}", max: 1}`, "checks[0].query"},
+		{`{name: c, type: metric, mode: scrape, url: "http://{nope}/metrics", max_error_ratio: 0.1}`, "checks[0].url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.check, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, "deployctl.yaml", "app: web\nsource: {repo: ./repo}\nservice: {start: [/bin/true], stop: [/bin/true], port: 8080}\n"+
+				"checks:\n  - "+tt.check+"\n")
+			write(t, dir, "environments/prod/inventory.yaml", "hosts:\n  - {name: web1, address: 127.0.1.1}\ngroups:\n  main: [web1]\n")
+			err := validateDir(dir)
+			if tt.path == "" {
+				if err != nil {
+					t.Fatalf("want valid, got:\n%v", err)
+				}
+				return
+			}
+			if want := tt.path + ": host web1: unknown placeholder {nope}"; err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("want %q, got:\n%v", want, err)
+			}
+		})
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/deployctl/deployctl/checks"
 	"github.com/deployctl/deployctl/pkg/field"
 	"github.com/deployctl/deployctl/pkg/hosttmpl"
 )
@@ -288,9 +287,10 @@ func (e *Env) validateTemplates() []*field.Error {
 		for path, s := range e.Pool.Templates() {
 			check(field.Join("pool", path), s)
 		}
+		// Relative metrics fill {others} with the host's peers.
 		checkVars := vars.With("others", "")
 		for i, chk := range e.Checks {
-			for path, s := range checkTemplates(chk) {
+			for path, s := range chk.Templates() {
 				p := field.Join(fmt.Sprintf("checks[%d]", i), path)
 				if _, err := hosttmpl.Expand(s, checkVars); err != nil && !seen[p] {
 					seen[p] = true
@@ -300,31 +300,6 @@ func (e *Env) validateTemplates() []*field.Error {
 		}
 	}
 	return errs
-}
-
-// checkTemplates lists the fields of a check that are filled per host. The
-// relative metric mode adds {others} (the host's peers).
-func checkTemplates(c checks.Spec) map[string]string {
-	t := map[string]string{}
-	add := func(path, s string) {
-		if s != "" {
-			t[path] = s
-		}
-	}
-	add("url", c.URL)
-	add("host_header", c.HostHeader)
-	add("path", c.Path)
-	add("unit", c.Unit)
-	add("prometheus", c.Prometheus)
-	add("query", c.Query)
-	add("requests_query", c.RequestsQuery)
-	for i, a := range c.Argv {
-		add(fmt.Sprintf("argv[%d]", i), a)
-	}
-	for k, v := range c.Headers {
-		add("headers."+k, v)
-	}
-	return t
 }
 
 func rootKey(path string) string {
