@@ -65,91 +65,23 @@ func (e *run) runHost(ctx context.Context, host string, p pass) error {
 			return &hostError{Host: host, Step: StepDepool, Err: err}
 		}
 	}
-	prior, held := e.takePrior(host)
-	if !held {
-		if prior, err = e.depoolStep(ctx, host, rev); err != nil {
-			return err
-		}
-	}
-
-	var baseline *checks.Baseline
-	e.rec.changing(host)
-	if err := e.step(ctx, host, rev, StepStop, func(ctx context.Context) (string, error) {
+	h := &onHost{name: host, r: r, p: p}
+	var held bool
+	h.prior, held = e.takePrior(host)
+	for _, s := range hostSteps(p.soak, e.Checks.Has(checks.StagePooled), e.Env.Rollout.MinHealthyTime) {
 		var err error
-		if baseline, err = e.Checks.Prepare(ctx, host, r); err != nil {
-			return "", fmt.Errorf("before stop: %w", err)
+		switch {
+		case s == StepDepool && held:
+			continue // this run holds it out already (it failed earlier)
+		case s == StepDepool:
+			h.prior, err = e.depoolStep(ctx, host, rev)
+		default:
+			if s == StepStop {
+				e.rec.changing(host)
+			}
+			err = e.step(ctx, host, rev, s, func(ctx context.Context) (string, error) { return e.do(ctx, h, s) })
 		}
-		if p.baseline {
-			e.setBaseline(host, baseline)
-		}
-		e.markTouched(host)
-		if p.reload {
-			return "reload: the service keeps running", nil
-		}
-		detail, err := e.service(ctx, r, host, rev, "stop", e.Env.Service.StopTimeout)
-		if err == nil {
-			e.setLive(host, "")
-		}
-		return detail, err
-	}); err != nil {
-		return err
-	}
-	if err := e.step(ctx, host, rev, StepActivate, func(ctx context.Context) (string, error) {
-		ctx, cancel := context.WithTimeout(ctx, activateTimeout)
-		defer cancel()
-		return e.activate(ctx, r, host, p)
-	}); err != nil {
-		return err
-	}
-	if err := e.step(ctx, host, rev, StepStart, func(ctx context.Context) (string, error) {
-		e.setStarted(host, rev)
-		if p.reload {
-			return e.service(ctx, r, host, rev, "reload", e.Env.Service.StartTimeout)
-		}
-		detail, err := e.service(ctx, r, host, rev, "start", e.Env.Service.StartTimeout)
-		if err == nil {
-			e.setLive(host, rev)
-		}
-		return detail, err
-	}); err != nil {
-		return err
-	}
-	if err := e.step(ctx, host, rev, StepPort, func(ctx context.Context) (string, error) {
-		h, _ := e.Env.Host(host)
-		addr := net.JoinHostPort(h.Address, strconv.Itoa(e.Env.Service.Port))
-		ctx, cancel := context.WithTimeout(ctx, e.Env.Service.PortTimeout)
-		defer cancel()
-		detail, err := checks.WaitPort(ctx, addr)
 		if err != nil {
-			return "", fmt.Errorf("%s not bound: %w", addr, err)
-		}
-		return detail, nil
-	}); err != nil {
-		return err
-	}
-	if err := e.step(ctx, host, rev, StepChecksDepooled, func(ctx context.Context) (string, error) {
-		ctx, cancel := context.WithTimeout(ctx, e.Env.Rollout.HealthyDeadline)
-		defer cancel()
-		return e.runChecks(ctx, checks.StageDepooled, host, r, baseline)
-	}); err != nil {
-		return err
-	}
-	if err := e.step(ctx, host, rev, StepRepool, func(ctx context.Context) (string, error) {
-		if prior.LeftAlone() {
-			return "left out of the pool: it was not pooled before", nil
-		}
-		if err := e.Pool.Repool(ctx, host, prior); err != nil {
-			return "", err
-		}
-		e.clearPrior(host)
-		return prior.Before.String(), nil
-	}); err != nil {
-		return err
-	}
-	if p.soak && (e.Checks.Has(checks.StagePooled) || e.Env.Rollout.MinHealthyTime > 0) {
-		if err := e.step(ctx, host, rev, StepChecksPooled, func(ctx context.Context) (string, error) {
-			return e.soak(ctx, host, r, baseline)
-		}); err != nil {
 			return err
 		}
 	}
@@ -160,6 +92,79 @@ func (e *run) runHost(ctx context.Context, host string, p pass) error {
 		return &hostError{Host: host, Step: StepChecksPooled, Err: err}
 	}
 	return nil
+}
+
+// onHost is one host's trip through the pipeline: what the steps share.
+type onHost struct {
+	name     string
+	r        Runner
+	p        pass
+	prior    pool.Prior        // what the depool found, for the repool
+	baseline *checks.Baseline // what the checks recorded before the stop
+}
+
+// do runs step s (not the depool, see depoolStep) on h.
+func (e *run) do(ctx context.Context, h *onHost, s Step) (string, error) {
+	host, rev, r, p := h.name, h.p.rev, h.r, h.p
+	switch s {
+	case StepStop:
+		var err error
+		if h.baseline, err = e.Checks.Prepare(ctx, host, r); err != nil {
+			return "", fmt.Errorf("before stop: %w", err)
+		}
+		if p.baseline {
+			e.setBaseline(host, h.baseline)
+		}
+		e.markTouched(host)
+		if p.reload {
+			return "reload: the service keeps running", nil
+		}
+		detail, err := e.service(ctx, r, host, rev, "stop", e.Env.Service.StopTimeout)
+		if err == nil {
+			e.setLive(host, "")
+		}
+		return detail, err
+	case StepActivate:
+		ctx, cancel := context.WithTimeout(ctx, activateTimeout)
+		defer cancel()
+		return e.activate(ctx, r, host, p)
+	case StepStart:
+		e.setStarted(host, rev)
+		if p.reload {
+			return e.service(ctx, r, host, rev, "reload", e.Env.Service.StartTimeout)
+		}
+		detail, err := e.service(ctx, r, host, rev, "start", e.Env.Service.StartTimeout)
+		if err == nil {
+			e.setLive(host, rev)
+		}
+		return detail, err
+	case StepPort:
+		hh, _ := e.Env.Host(host)
+		addr := net.JoinHostPort(hh.Address, strconv.Itoa(e.Env.Service.Port))
+		ctx, cancel := context.WithTimeout(ctx, e.Env.Service.PortTimeout)
+		defer cancel()
+		detail, err := checks.WaitPort(ctx, addr)
+		if err != nil {
+			return "", fmt.Errorf("%s not bound: %w", addr, err)
+		}
+		return detail, nil
+	case StepChecksDepooled:
+		ctx, cancel := context.WithTimeout(ctx, e.Env.Rollout.HealthyDeadline)
+		defer cancel()
+		return e.runChecks(ctx, checks.StageDepooled, host, r, h.baseline)
+	case StepRepool:
+		if h.prior.LeftAlone() {
+			return "left out of the pool: it was not pooled before", nil
+		}
+		if err := e.Pool.Repool(ctx, host, h.prior); err != nil {
+			return "", err
+		}
+		e.clearPrior(host)
+		return h.prior.Before.String(), nil
+	case StepChecksPooled:
+		return e.soak(ctx, host, r, h.baseline)
+	}
+	return "", fmt.Errorf("step %s is not run by the pipeline", s)
 }
 
 // depoolStep takes host out of the pool as a pipeline step and holds what

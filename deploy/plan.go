@@ -82,7 +82,7 @@ func BuildPlan(env *inventory.Env, ref, rev string, commit *Commit) (*Plan, erro
 	for _, b := range env.Batches() {
 		for _, name := range b.Hosts {
 			h, _ := env.Host(name)
-			steps, err := hostSteps(env, name, rev)
+			steps, err := planSteps(env, name, rev)
 			if err != nil {
 				return nil, err
 			}
@@ -95,7 +95,9 @@ func BuildPlan(env *inventory.Env, ref, rev string, commit *Commit) (*Plan, erro
 	return p, nil
 }
 
-func hostSteps(env *inventory.Env, host, rev string) ([]PlanStep, error) {
+// planSteps is what each step of hostSteps will do on host, for a
+// rollout to rev.
+func planSteps(env *inventory.Env, host, rev string) ([]PlanStep, error) {
 	argv := func(action string) (string, error) {
 		a, ok, err := env.ServiceArgv(action, host, rev)
 		if err != nil || !ok {
@@ -113,18 +115,30 @@ func hostSteps(env *inventory.Env, host, rev string) ([]PlanStep, error) {
 		return nil, err
 	}
 	h, _ := env.Host(host)
+	pooled := checkNames(env, "pooled")
 	var steps []PlanStep
-	add := func(s Step, format string, args ...any) {
-		steps = append(steps, PlanStep{Step: s.String(), Detail: fmt.Sprintf(format, args...)})
+	for _, s := range hostSteps(true, pooled != "none", env.Rollout.MinHealthyTime) {
+		var detail string
+		switch s {
+		case StepDepool:
+			detail = describeDepool(env, host)
+		case StepStop:
+			detail = fmt.Sprintf("%s (up to %s)", stop, env.Service.StopTimeout)
+		case StepActivate:
+			detail = fmt.Sprintf("%s -> %s", env.CurrentDir(), env.ReleaseDir(rev))
+		case StepStart:
+			detail = fmt.Sprintf("%s (up to %s)", start, env.Service.StartTimeout)
+		case StepPort:
+			detail = fmt.Sprintf("%s:%d accepts TCP (up to %s)", h.Address, env.Service.Port, env.Service.PortTimeout)
+		case StepChecksDepooled:
+			detail = checkNames(env, "depooled")
+		case StepRepool:
+			detail = describeRepool(env, host)
+		case StepChecksPooled:
+			detail = pooled
+		}
+		steps = append(steps, PlanStep{Step: s.String(), Detail: detail})
 	}
-	add(StepDepool, "%s", describeDepool(env, host))
-	add(StepStop, "%s (up to %s)", stop, env.Service.StopTimeout)
-	add(StepActivate, "%s -> %s", env.CurrentDir(), env.ReleaseDir(rev))
-	add(StepStart, "%s (up to %s)", start, env.Service.StartTimeout)
-	add(StepPort, "%s:%d accepts TCP (up to %s)", h.Address, env.Service.Port, env.Service.PortTimeout)
-	add(StepChecksDepooled, "%s", checkNames(env, "depooled"))
-	add(StepRepool, "%s", describeRepool(env, host))
-	add(StepChecksPooled, "%s", checkNames(env, "pooled"))
 	return steps, nil
 }
 

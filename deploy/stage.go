@@ -44,13 +44,18 @@ func (e *run) stage(ctx context.Context, revs ...string) error {
 	return nil
 }
 
-// prune removes old releases on every host, keeping keep_releases and never
-// current or last good. Failures are reported, not fatal: the rollout is done.
+// prune removes old releases and old config versions on every host,
+// keeping keep_releases of each and never current or last good (nor the
+// host's restore point). Failures are reported, not fatal: the rollout is
+// done.
 func (e *run) prune(ctx context.Context, protect ...string) {
 	failed := e.eachHost(ctx, func(ctx context.Context, host string) error {
 		r, err := e.Hosts.Runner(ctx, host)
 		if err == nil {
 			err = e.Releases.Prune(ctx, r, e.Env.KeepReleases, protect...)
+		}
+		if err == nil && e.Configs != nil {
+			err = e.Configs.Prune(ctx, r, e.Env.KeepReleases, e.keepConfigs(host)...)
 		}
 		return err
 	})
@@ -91,4 +96,19 @@ func (e *run) shipConfigs(ctx context.Context) error {
 	}
 	e.emit(Event{Type: EventPhase, Phase: PhaseStageConfig, Status: StatusOK, Elapsed: time.Since(start), Message: fmt.Sprintf("%d bytes sent", sent.Load())})
 	return nil
+}
+
+// keepConfigs are host's config versions a prune must keep: this
+// rollout's, its restore point's and last good's.
+func (e *run) keepConfigs(host string) []string {
+	var keep []string
+	if set := e.opts.Configs[host]; set != nil {
+		keep = append(keep, set.Version)
+	}
+	for _, v := range []string{e.point(host).Config, e.opts.LastGoodConfigs[host]} {
+		if v != "" {
+			keep = append(keep, v)
+		}
+	}
+	return keep
 }

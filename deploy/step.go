@@ -1,5 +1,7 @@
 package deploy
 
+import "time"
+
 // Step is one step of the per-host pipeline, in pipeline order.
 type Step int
 
@@ -42,4 +44,16 @@ func Steps() []Step {
 		out[i] = Step(i)
 	}
 	return out
+}
+
+// hostSteps lists the steps of one host's pipeline, in order: runHost runs
+// exactly these and the plan prints exactly these, so the two cannot
+// drift. The pooled soak runs when the pass soaks and there is something
+// to hold: pooled checks, or a min_healthy_time.
+func hostSteps(soak, pooledChecks bool, minHealthy time.Duration) []Step {
+	steps := []Step{StepDepool, StepStop, StepActivate, StepStart, StepPort, StepChecksDepooled, StepRepool}
+	if soak && (pooledChecks || minHealthy > 0) {
+		steps = append(steps, StepChecksPooled)
+	}
+	return steps
 }

@@ -123,7 +123,7 @@ func formatEvent(ev deploy.Event) string {
 		return b.String()
 	case deploy.EventHost:
 		label := "host"
-		if ev.Phase == "rollback" {
+		if ev.Phase == deploy.PhaseRollback {
 			label = "rollback"
 		}
 		fmt.Fprintf(&b, "%s %s %s", ev.Host, label, ev.Status)

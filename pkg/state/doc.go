@@ -41,9 +41,10 @@
 //
 // # Other stores
 //
-// A store shared by several deploy hosts (etcd) is meant to offer the same
-// method set (Lock, Holder, ForceRelease, Load, Save, Append, History,
-// RequestAbort, AbortRequested, ClearAbort, WatchAbort) over the same types;
-// the deploy package consumes it through its own small interface. Lock
-// returns a *Lock whose release is a function, so any store can build one.
+// deploy consumes a store through its own interface, deploy.StateStore,
+// which *Store implements (Lock, Holder, Load, Save, Append, History,
+// LogFile, LogPath, RequestAbort, AbortRequested, ClearAbort, WatchAbort).
+// A store shared by several deploy hosts (etcd) implements the same set
+// over the same types; NewLock builds the *Lock it returns from its own
+// release function.
 package state
