@@ -99,7 +99,7 @@ type onHost struct {
 	name     string
 	r        Runner
 	p        pass
-	prior    pool.Prior        // what the depool found, for the repool
+	prior    pool.Prior       // what the depool found, for the repool
 	baseline *checks.Baseline // what the checks recorded before the stop
 }
 
