@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+
+	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
 // linkScript: $1 is the configs directory, $2 the version, $3 the number
@@ -105,7 +107,7 @@ func link(ctx context.Context, r Runner, l layout, v string, entries []entry) er
 			}
 		}
 	}
-	if _, err := r.Run(ctx, nil, sh(linkScript, args...)...); err != nil {
+	if _, err := r.Run(ctx, nil, sshx.Script(linkScript, args...)...); err != nil {
 		return fmt.Errorf("link config %s: %w", v, err)
 	}
 	return nil
@@ -151,7 +153,7 @@ func Current(ctx context.Context, r Runner, base string) (string, error) {
 }
 
 func current(ctx context.Context, r Runner, l layout) (string, error) {
-	out, err := r.Run(ctx, nil, sh(currentScript, l.current())...)
+	out, err := r.Run(ctx, nil, sshx.Script(currentScript, l.current())...)
 	if err != nil {
 		return "", fmt.Errorf("read %s: %w", l.current(), err)
 	}

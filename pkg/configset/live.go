@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+
+	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
 // liveScript prints what is at $1 (following symlinks): "absent" for
@@ -27,7 +29,7 @@ func Live(ctx context.Context, r Runner, paths []string) (map[string][]byte, err
 		if err := checkPath(p); err != nil {
 			return nil, fmt.Errorf("live config: path %w", err)
 		}
-		out, err := r.Run(ctx, nil, sh(liveScript, p, strconv.Itoa(MaxFileBytes+1))...)
+		out, err := r.Run(ctx, nil, sshx.Script(liveScript, p, strconv.Itoa(MaxFileBytes+1))...)
 		if err != nil {
 			return nil, fmt.Errorf("live config %s: %w", p, err)
 		}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
 // DefaultKeep is how many config versions Prune keeps when asked for 0.
@@ -61,7 +63,7 @@ func Prune(ctx context.Context, r Runner, base string, keep int, protect ...stri
 	if cur != "" {
 		kept[cur] = true
 	}
-	out, err := r.Run(ctx, nil, sh(listScript, l.configs())...)
+	out, err := r.Run(ctx, nil, sshx.Script(listScript, l.configs())...)
 	if err != nil {
 		return nil, fmt.Errorf("prune config: list %s: %w", l.configs(), err)
 	}
@@ -95,7 +97,7 @@ func Prune(ctx context.Context, r Runner, base string, keep int, protect ...stri
 	if len(remove) == 0 {
 		return nil, nil
 	}
-	if _, err := r.Run(ctx, nil, sh(pruneScript, append([]string{l.configs()}, remove...)...)...); err != nil {
+	if _, err := r.Run(ctx, nil, sshx.Script(pruneScript, append([]string{l.configs()}, remove...)...)...); err != nil {
 		return nil, fmt.Errorf("prune config: remove %s: %w", strings.Join(remove, " "), err)
 	}
 	return remove, nil

@@ -11,9 +11,3 @@ import (
 type Runner interface {
 	Run(ctx context.Context, stdin io.Reader, argv ...string) ([]byte, error)
 }
-
-// sh returns the argv that runs the constant script with args as $1, $2...
-// Values only ever reach a script this way, never pasted into it.
-func sh(script string, args ...string) []string {
-	return append([]string{"sh", "-c", script, "deployctl"}, args...)
-}

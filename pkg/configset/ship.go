@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
 // ErrVerify is a version directory whose files do not match its manifest
@@ -62,17 +64,17 @@ func Ship(ctx context.Context, r Runner, base string, set *Set) (sent int64, err
 	if err != nil {
 		return 0, fmt.Errorf("ship config %s: %w", v, err)
 	}
-	if _, err := r.Run(ctx, bytes.NewReader(stream), sh(extractScript, l.partial(v))...); err != nil {
+	if _, err := r.Run(ctx, bytes.NewReader(stream), sshx.Script(extractScript, l.partial(v))...); err != nil {
 		return 0, fmt.Errorf("ship config %s: extract: %w", v, err)
 	}
 	sent = int64(len(stream))
 	if err := verify(ctx, r, l.partial(v), entries); err != nil {
-		if _, rmErr := r.Run(ctx, nil, sh(removeScript, l.partial(v))...); rmErr != nil {
+		if _, rmErr := r.Run(ctx, nil, sshx.Script(removeScript, l.partial(v))...); rmErr != nil {
 			err = errors.Join(err, fmt.Errorf("remove %s: %w", l.partial(v), rmErr))
 		}
 		return sent, fmt.Errorf("ship config %s: %w", v, err)
 	}
-	if _, err := r.Run(ctx, nil, sh(renameScript, l.partial(v), l.version(v), l.old(v))...); err != nil {
+	if _, err := r.Run(ctx, nil, sshx.Script(renameScript, l.partial(v), l.version(v), l.old(v))...); err != nil {
 		return sent, fmt.Errorf("ship config %s: rename: %w", v, err)
 	}
 	return sent, nil
@@ -145,7 +147,7 @@ func verify(ctx context.Context, r Runner, dir string, entries []entry) error {
 	for _, e := range entries {
 		args = append(args, e.name)
 	}
-	out, err := r.Run(ctx, nil, sh(verifyScript, args...)...)
+	out, err := r.Run(ctx, nil, sshx.Script(verifyScript, args...)...)
 	if err != nil {
 		return fmt.Errorf("verify %s: %w", dir, err)
 	}

@@ -30,14 +30,14 @@ func (s *Source) Archive(ctx context.Context, rev string, w io.Writer) error {
 	}
 	tree, err := c.Tree()
 	if err != nil {
-		return fmt.Errorf("archive %s: %w", short(rev), err)
+		return fmt.Errorf("archive %s: %w", Short(rev), err)
 	}
 	a := archiver{ctx: ctx, tw: tar.NewWriter(w), st: repo.Storer, mtime: c.Committer.When, buf: make([]byte, 64<<10)}
 	if err := walk(ctx, repo.Storer, tree, "", a.write); err != nil {
-		return fmt.Errorf("archive %s: %w", short(rev), err)
+		return fmt.Errorf("archive %s: %w", Short(rev), err)
 	}
 	if err := a.tw.Close(); err != nil {
-		return fmt.Errorf("archive %s: %w", short(rev), err)
+		return fmt.Errorf("archive %s: %w", Short(rev), err)
 	}
 	return nil
 }

@@ -18,14 +18,14 @@ type Commit struct {
 
 // String returns "<12-hex rev> <subject> (<author>, <time>)".
 func (c Commit) String() string {
-	return fmt.Sprintf("%s %s (%s, %s)", short(c.Rev), c.Subject, c.Author, c.Time.Format(time.RFC3339))
+	return fmt.Sprintf("%s %s (%s, %s)", Short(c.Rev), c.Subject, c.Author, c.Time.Format(time.RFC3339))
 }
 
 // Describe returns the subject, author and time of rev (a full commit
 // hash, as Resolve returns).
 func (s *Source) Describe(ctx context.Context, rev string) (Commit, error) {
 	if err := ctx.Err(); err != nil {
-		return Commit{}, fmt.Errorf("describe %s: %w", short(rev), err)
+		return Commit{}, fmt.Errorf("describe %s: %w", Short(rev), err)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()

@@ -33,21 +33,21 @@ func (s *Source) ReadFile(ctx context.Context, rev, path string) ([]byte, error)
 	}
 	tree, err := c.Tree()
 	if err != nil {
-		return nil, fmt.Errorf("read %s at %s: %w", p, short(rev), err)
+		return nil, fmt.Errorf("read %s at %s: %w", p, Short(rev), err)
 	}
 	if p == "" {
-		return nil, fmt.Errorf("read the repository root at %s: a directory, not a file", short(rev))
+		return nil, fmt.Errorf("read the repository root at %s: a directory, not a file", Short(rev))
 	}
 	e, err := lookup(repo.Storer, tree, p)
 	if err != nil {
-		return nil, fmt.Errorf("read %s at %s: %w", p, short(rev), err)
+		return nil, fmt.Errorf("read %s at %s: %w", p, Short(rev), err)
 	}
 	if !isRegular(e.Mode) {
-		return nil, fmt.Errorf("read %s at %s: %s, not a regular file", p, short(rev), describeMode(e.Mode))
+		return nil, fmt.Errorf("read %s at %s: %s, not a regular file", p, Short(rev), describeMode(e.Mode))
 	}
 	data, err := readBlob(repo.Storer, e.Hash, MaxReadBytes)
 	if err != nil {
-		return nil, fmt.Errorf("read %s at %s: %w", p, short(rev), err)
+		return nil, fmt.Errorf("read %s at %s: %w", p, Short(rev), err)
 	}
 	return data, nil
 }
@@ -69,18 +69,18 @@ func (s *Source) Files(ctx context.Context, rev, dir string) (map[string][]byte,
 	}
 	tree, err := c.Tree()
 	if err != nil {
-		return nil, fmt.Errorf("files %s at %s: %w", p, short(rev), err)
+		return nil, fmt.Errorf("files %s at %s: %w", p, Short(rev), err)
 	}
 	if p != "" {
 		e, err := lookup(repo.Storer, tree, p)
 		if err != nil {
-			return nil, fmt.Errorf("files %s at %s: %w", p, short(rev), err)
+			return nil, fmt.Errorf("files %s at %s: %w", p, Short(rev), err)
 		}
 		if e.Mode != filemode.Dir {
-			return nil, fmt.Errorf("files %s at %s: %s, not a directory", p, short(rev), describeMode(e.Mode))
+			return nil, fmt.Errorf("files %s at %s: %s, not a directory", p, Short(rev), describeMode(e.Mode))
 		}
 		if tree, err = object.GetTree(repo.Storer, e.Hash); err != nil {
-			return nil, fmt.Errorf("files %s at %s: %w", p, short(rev), err)
+			return nil, fmt.Errorf("files %s at %s: %w", p, Short(rev), err)
 		}
 	}
 	files := make(map[string][]byte)
@@ -101,7 +101,7 @@ func (s *Source) Files(ctx context.Context, rev, dir string) (map[string][]byte,
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("files %s at %s: %w", p, short(rev), err)
+		return nil, fmt.Errorf("files %s at %s: %w", p, Short(rev), err)
 	}
 	return files, nil
 }

@@ -48,7 +48,7 @@ func (c candidate) String() string {
 	if strings.HasPrefix(c.what, "commit ") {
 		return c.what
 	}
-	return c.what + " (commit " + short(c.rev.String()) + ")"
+	return c.what + " (commit " + Short(c.rev.String()) + ")"
 }
 
 // Resolve returns the full 40-hex commit hash that ref names: a full or
@@ -216,7 +216,7 @@ func peel(repo *git.Repository, h plumbing.Hash) (plumbing.Hash, error) {
 		case *object.Tag:
 			h = o.Target
 		default:
-			return plumbing.ZeroHash, fmt.Errorf("%w: %s is a %s, not a commit", ErrUnknownRef, short(h.String()), obj.Type())
+			return plumbing.ZeroHash, fmt.Errorf("%w: %s is a %s, not a commit", ErrUnknownRef, Short(h.String()), obj.Type())
 		}
 	}
 	return plumbing.ZeroHash, fmt.Errorf("more than %d tags pointing at tags", maxTagDepth)

@@ -137,7 +137,7 @@ func (s *Source) open() (*git.Repository, error) {
 // commit returns the commit a rev names. A rev must be a full lowercase
 // hash, as returned by Resolve, so that nothing after Resolve can move.
 func (s *Source) commit(rev string) (*git.Repository, *object.Commit, error) {
-	if !isFullHash(rev) {
+	if _, err := ParseRev(rev); err != nil {
 		return nil, nil, fmt.Errorf("rev %q is not a full commit hash (resolve the ref first)", rev)
 	}
 	repo, err := s.open()
@@ -152,26 +152,4 @@ func (s *Source) commit(rev string) (*git.Repository, *object.Commit, error) {
 		return nil, nil, fmt.Errorf("commit %s: %w", rev, err)
 	}
 	return repo, c, nil
-}
-
-func isFullHash(s string) bool {
-	return len(s) == 40 && isLowerHex(s)
-}
-
-func isLowerHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
-
-// short abbreviates a rev for messages.
-func short(rev string) string {
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
 }

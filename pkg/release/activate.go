@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
@@ -50,13 +51,13 @@ func Activate(ctx context.Context, r Runner, l Layout, rev string) error {
 	if err := check(l, rev); err != nil {
 		return err
 	}
-	out, err := r.Run(ctx, nil, sh(activateScript, l.Base(), rev)...)
+	out, err := r.Run(ctx, nil, sshx.Script(activateScript, l.Base(), rev)...)
 	var xe *sshx.ExitError
 	if errors.As(err, &xe) && xe.Code == notStagedCode {
-		return fmt.Errorf("activate %s on %s: %w", short(rev), r.Host(), refusal(l, rev, string(out)))
+		return fmt.Errorf("activate %s on %s: %w", gitsrc.Short(rev), r.Host(), refusal(l, rev, string(out)))
 	}
 	if err != nil {
-		return fmt.Errorf("activate %s on %s: %w", short(rev), r.Host(), err)
+		return fmt.Errorf("activate %s on %s: %w", gitsrc.Short(rev), r.Host(), err)
 	}
 	return nil
 }

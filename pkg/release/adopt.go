@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 )
 
 // ErrForeignRelease is a release deployctl did not stage and cannot vouch
@@ -148,7 +150,7 @@ func (f found) origin(dir, rev string) (Origin, error) {
 		if f.rev == rev {
 			return OriginGit, nil
 		}
-		fix := fmt.Sprintf("move it aside (mv %s %s.aside) so that %s can be staged, or check it out at that commit (git -C %s checkout --detach %s)", dir, dir, short(rev), dir, rev)
+		fix := fmt.Sprintf("move it aside (mv %s %s.aside) so that %s can be staged, or check it out at that commit (git -C %s checkout --detach %s)", dir, dir, gitsrc.Short(rev), dir, rev)
 		if ValidRev(f.rev) != nil {
 			return "", fmt.Errorf("%w: %s is a git checkout whose HEAD does not resolve to a commit, so it cannot be told to hold %s; deployctl does not replace a release it did not stage: %s", ErrForeignRelease, dir, rev, fix)
 		}

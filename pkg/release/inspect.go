@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/deployctl/deployctl/pkg/gitsrc"
+	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
 // State is what Inspect found for one rev on a host.
@@ -65,9 +68,9 @@ func Inspect(ctx context.Context, r Runner, l Layout, rev string) (Status, error
 		return Status{}, err
 	}
 	fail := func(err error) (Status, error) {
-		return Status{}, fmt.Errorf("inspect %s on %s: %w", short(rev), r.Host(), err)
+		return Status{}, fmt.Errorf("inspect %s on %s: %w", gitsrc.Short(rev), r.Host(), err)
 	}
-	out, err := r.Run(ctx, nil, sh(inspectScript, l.Release(rev), l.Current())...)
+	out, err := r.Run(ctx, nil, sshx.Script(inspectScript, l.Release(rev), l.Current())...)
 	if err != nil {
 		return fail(err)
 	}

@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"regexp"
 	"strings"
+
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 )
 
 // Names inside the layout.
@@ -21,15 +22,23 @@ const (
 // ErrBadRev is a rev that is not a full lowercase hex commit hash.
 var ErrBadRev = errors.New("not a full hex rev")
 
-var revPattern = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
+// sha256RevLen is the length of a full rev of a SHA-256 repository. gitsrc
+// reads SHA-1 repositories only, so deployctl stages nothing by such a
+// rev, but another tool may have laid out releases named by one, which
+// are adopted, activated and pruned as any other.
+const sha256RevLen = 64
 
-// ValidRev reports an error unless rev is a full commit hash (40 hex
-// digits, or 64 for SHA-256 repositories), lowercase.
+// ValidRev reports an error unless rev is a full commit hash, lowercase:
+// 40 hex digits (as gitsrc.ParseRev takes them), or 64 for SHA-256
+// repositories.
 func ValidRev(rev string) error {
-	if !revPattern.MatchString(rev) {
-		return fmt.Errorf("%w: %q", ErrBadRev, rev)
+	if _, err := gitsrc.ParseRev(rev); err == nil {
+		return nil
 	}
-	return nil
+	if len(rev) == sha256RevLen && strings.Trim(rev, "0123456789abcdef") == "" {
+		return nil
+	}
+	return fmt.Errorf("%w: %q", ErrBadRev, rev)
 }
 
 // Layout locates one app's releases on a host.

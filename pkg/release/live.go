@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
 // Errors of Live and Current.
@@ -67,7 +69,7 @@ func Live(ctx context.Context, r Runner, l Layout) (LiveRelease, error) {
 		return LiveRelease{}, err
 	}
 	revs := path.Join(l.Base(), RevsDir)
-	out, err := r.Run(ctx, nil, sh(currentScript, l.Current(), revs)...)
+	out, err := r.Run(ctx, nil, sshx.Script(currentScript, l.Current(), revs)...)
 	if err != nil {
 		return LiveRelease{}, fmt.Errorf("current on %s: %w", r.Host(), err)
 	}

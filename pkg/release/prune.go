@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
 // ErrKeep is a keep_releases below 1.
@@ -45,7 +47,7 @@ func Prune(ctx context.Context, r Runner, l Layout, keep int, protect ...string)
 	if keep < 1 {
 		return nil, fmt.Errorf("prune: %w (got %d)", ErrKeep, keep)
 	}
-	out, err := r.Run(ctx, nil, sh(listScript, l.Base())...)
+	out, err := r.Run(ctx, nil, sshx.Script(listScript, l.Base())...)
 	if err != nil {
 		return nil, fmt.Errorf("prune on %s: %w", r.Host(), err)
 	}
@@ -56,7 +58,7 @@ func Prune(ctx context.Context, r Runner, l Layout, keep int, protect ...string)
 	if len(remove) == 0 {
 		return nil, nil
 	}
-	if _, err := r.Run(ctx, nil, sh(removeScript, append([]string{l.Base()}, remove...)...)...); err != nil {
+	if _, err := r.Run(ctx, nil, sshx.Script(removeScript, append([]string{l.Base()}, remove...)...)...); err != nil {
 		return nil, fmt.Errorf("prune on %s: %w", r.Host(), err)
 	}
 	return remove, nil

@@ -17,8 +17,3 @@ type Runner interface {
 // Archive writes the tar stream of one rev to w, as pkg/gitsrc does: file
 // modes and symlinks preserved, paths relative to the release root.
 type Archive func(ctx context.Context, w io.Writer) error
-
-// sh returns the argv that runs script with args as $1, $2...
-func sh(script string, args ...string) []string {
-	return append([]string{"sh", "-c", script, "deployctl"}, args...)
-}

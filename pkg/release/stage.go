@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/deployctl/deployctl/pkg/gitsrc"
+	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
 // ErrDamagedCurrent is a damaged release that current points at: it is
@@ -68,7 +71,7 @@ func stage(ctx context.Context, r Runner, l Layout, rev string, st *Status, src 
 	defer func() {
 		res.Duration = time.Since(start)
 		if err != nil {
-			err = fmt.Errorf("stage %s on %s: %w", short(rev), r.Host(), err)
+			err = fmt.Errorf("stage %s on %s: %w", gitsrc.Short(rev), r.Host(), err)
 		}
 	}()
 	if err := check(l, rev); err != nil {
@@ -115,7 +118,7 @@ func stage(ctx context.Context, r Runner, l Layout, rev string, st *Status, src 
 		return res, err
 	}
 	marker := Marker{Rev: rev, Manifest: &m, StagedAt: time.Now()}
-	if _, err := r.Run(ctx, strings.NewReader(marker.encodeManifest()), sh(finalizeScript, l.Partial(rev), l.Release(rev), rev)...); err != nil {
+	if _, err := r.Run(ctx, strings.NewReader(marker.encodeManifest()), sshx.Script(finalizeScript, l.Partial(rev), l.Release(rev), rev)...); err != nil {
 		removePartial(ctx, r, l, rev)
 		return res, fmt.Errorf("finalize: %w", err)
 	}
@@ -175,7 +178,7 @@ func extract(ctx context.Context, r Runner, l Layout, rev string, src source) (M
 		pw.CloseWithError(err) // nil: a clean EOF for tar
 		done <- produced{m, err}
 	}()
-	err := r.Stream(ctx, pr, nil, sh(extractScript, l.Partial(rev))...)
+	err := r.Stream(ctx, pr, nil, sshx.Script(extractScript, l.Partial(rev))...)
 	// Unblock the source if tar stopped reading early.
 	pr.CloseWithError(errors.New("extract ended"))
 	p := <-done
@@ -193,7 +196,7 @@ func extract(ctx context.Context, r Runner, l Layout, rev string, src source) (M
 func removePartial(ctx context.Context, r Runner, l Layout, rev string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
-	if _, err := r.Run(ctx, nil, sh("# deployctl remove partial\n"+rmtree+`rmtree "$1"`, l.Partial(rev))...); err != nil {
+	if _, err := r.Run(ctx, nil, sshx.Script("# deployctl remove partial\n"+rmtree+`rmtree "$1"`, l.Partial(rev))...); err != nil {
 		slog.Warn("could not remove partial release; the next staging or prune will", "host", r.Host(), "rev", rev, "err", err)
 	}
 }
@@ -207,12 +210,4 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-// short abbreviates a rev for messages.
-func short(rev string) string {
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
@@ -44,7 +45,7 @@ func StageAll(ctx context.Context, hosts []Host, rev string, archive Archive, op
 		results[i] = Result{Host: h.Runner.Host(), Rev: rev}
 		st, err := Inspect(ctx, h.Runner, h.Layout, rev)
 		if err != nil {
-			return fmt.Errorf("stage %s on %s: %w", short(rev), h.Runner.Host(), err)
+			return fmt.Errorf("stage %s on %s: %w", gitsrc.Short(rev), h.Runner.Host(), err)
 		}
 		statuses[i] = st
 		return nil
@@ -57,7 +58,7 @@ func StageAll(ctx context.Context, hosts []Host, rev string, archive Archive, op
 	if needed {
 		var err error
 		if sp, err = newSpool(ctx, archive, opts.SpoolDir); err != nil {
-			return results, fmt.Errorf("stage %s: %w", short(rev), err)
+			return results, fmt.Errorf("stage %s: %w", gitsrc.Short(rev), err)
 		}
 		defer sp.close()
 	}

@@ -6,12 +6,14 @@
 //
 // A remote command is always an argv. [Quote] is the one function that joins
 // it for the remote user's login shell, which must be a POSIX shell (sh,
-// dash, bash, zsh; not csh or fish). Every command is bounded by
-// Config.CommandTimeout; cancelling its context sends SIGTERM to the remote
-// process, then SIGKILL after a short grace, and closes the session. The
-// remote shell runs the argv as a single simple command, so the signal
-// reaches the argv's own process; grandchildren that it started are not
-// signalled (the same contract as os/exec).
+// dash, bash, zsh; not csh or fish). [Script] builds the argv for shell
+// code: sh -c with a constant script and every value as a positional
+// argument. Every command is bounded by Config.CommandTimeout; cancelling
+// its context sends SIGTERM to the remote process, then SIGKILL after a
+// short grace, and closes the session. The remote shell runs the argv as a
+// single simple command, so the signal reaches the argv's own process;
+// grandchildren that it started are not signalled (the same contract as
+// os/exec).
 //
 // A command without stdin ([Client.Run] with a nil stdin, the common
 // case: a check, a symlink switch, a restart) runs on one of up to four

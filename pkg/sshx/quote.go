@@ -49,6 +49,16 @@ func Quote(argv ...string) (string, error) {
 	return b.String(), nil
 }
 
+// Script returns the argv that runs the shell script with args as its
+// positional parameters $1, $2...: sh -c script, with "deployctl" as $0
+// (the name sh puts before its own error messages). The script is meant
+// to be a constant; every value it works on reaches it as an argument,
+// never pasted into it, so no value needs quoting for sh. The result is
+// an argv like any other, for Client.Run or Local.Run (which Quote it).
+func Script(script string, args ...string) []string {
+	return append([]string{"sh", "-c", script, "deployctl"}, args...)
+}
+
 // isBare reports whether a is non-empty and made only of bytes that no
 // POSIX shell expands or splits on, anywhere in a word.
 func isBare(a string) bool {

@@ -1,6 +1,7 @@
 package sshx_test
 
 import (
+	"context"
 	"errors"
 	"os/exec"
 	"slices"
@@ -113,5 +114,35 @@ func roundTrip(t *testing.T, argv []string) {
 		if !slices.Equal(got, argv) {
 			t.Fatalf("%s -c %q printed %q, want %q", sh, line, got, argv)
 		}
+	}
+}
+
+func TestScript(t *testing.T) {
+	got := sshx.Script(`test -d "$1"`, "/srv/app")
+	if want := []string{"sh", "-c", `test -d "$1"`, "deployctl", "/srv/app"}; !slices.Equal(got, want) {
+		t.Errorf("Script = %q, want %q", got, want)
+	}
+	if got := sshx.Script("true"); !slices.Equal(got, []string{"sh", "-c", "true", "deployctl"}) {
+		t.Errorf("Script without args = %q", got)
+	}
+
+	// The result is a fresh slice: changing it leaves the caller's args be.
+	args := []string{"a", "b"}
+	argv := sshx.Script(`:`, args...)
+	argv[4] = "x"
+	if args[0] != "a" {
+		t.Errorf("Script shares its args slice: args = %q", args)
+	}
+
+	// Run for real: $0 is deployctl, and every argument arrives as it was,
+	// whatever the shell would make of it in the script's text.
+	args = []string{"it's", "$(id)", "a b", "", "-n", "\xff\n*"}
+	out, err := (&sshx.Local{}).Run(context.Background(), nil, sshx.Script(`printf '%s\0' "$0" "$#" "$@"`, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+	if want := append([]string{"deployctl", "6"}, args...); !slices.Equal(got, want) {
+		t.Errorf("script printed %q, want %q", got, want)
 	}
 }
