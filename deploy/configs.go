@@ -11,6 +11,7 @@ import (
 
 	"github.com/deployctl/deployctl/inventory"
 	"github.com/deployctl/deployctl/pkg/configset"
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 )
 
 // Configs is the Configurer over pkg/configset for one environment.
@@ -71,7 +72,7 @@ func RenderConfigs(ctx context.Context, env *inventory.Env, src Templates, templ
 	}
 	files, err := src.Files(ctx, templateRev, spec.Templates)
 	if err != nil {
-		return nil, fmt.Errorf("config templates %s/ at %s: %w", spec.Templates, short(templateRev), err)
+		return nil, fmt.Errorf("config templates %s/ at %s: %w", spec.Templates, gitsrc.Short(templateRev), err)
 	}
 	out := map[string]*configset.Set{}
 	seen := map[string]bool{}

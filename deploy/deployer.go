@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/deployctl/deployctl/inventory"
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 	"github.com/deployctl/deployctl/pkg/state"
 )
 
@@ -85,7 +86,7 @@ func (d *Deployer) Rollout(work, rb context.Context, req Request) (*Result, erro
 		return nil, err
 	}
 	if !req.Yes {
-		question := fmt.Sprintf("%s %s (%s, %s) to %d hosts of %s, last good %s?", req.Verb, p.ref, short(p.rev), p.kind, len(d.Env.Hosts), env, orNone(short(st.LastGood.Rev)))
+		question := fmt.Sprintf("%s %s (%s, %s) to %d hosts of %s, last good %s?", req.Verb, p.ref, gitsrc.Short(p.rev), p.kind, len(d.Env.Hosts), env, orNone(gitsrc.Short(st.LastGood.Rev)))
 		if err := d.UI.Confirm(question); err != nil {
 			return nil, err
 		}
@@ -116,7 +117,7 @@ func (d *Deployer) Rollout(work, rb context.Context, req Request) (*Result, erro
 		return nil, err
 	}
 	lastGood := st.LastGood.Rev
-	d.UI.Note(fmt.Sprintf("%s %s (%s, %s) to %s: %d hosts; last good %s; log %s", req.Verb, p.ref, short(p.rev), p.kind, env, len(d.Env.Hosts), orNone(short(lastGood)), d.Store.LogPath(env, id)))
+	d.UI.Note(fmt.Sprintf("%s %s (%s, %s) to %s: %d hosts; last good %s; log %s", req.Verb, p.ref, gitsrc.Short(p.rev), p.kind, env, len(d.Env.Hosts), orNone(gitsrc.Short(lastGood)), d.Store.LogPath(env, id)))
 	if len(st.Held) > 0 {
 		d.UI.Note("note: depooled by hand and left out of the pool: " + strings.Join(slices.Sorted(maps.Keys(st.Held)), " "))
 	}

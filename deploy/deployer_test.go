@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 	"github.com/deployctl/deployctl/pkg/pool"
 	"github.com/deployctl/deployctl/pkg/state"
 )
@@ -203,7 +204,7 @@ func TestDeployerRunsARolloutToHistory(t *testing.T) {
 	}
 	s := st.st
 	if s.LastGood.Rev != next || s.Current != nil || s.Hosts["h2"].Rev != next {
-		t.Errorf("state: last good %s, current %+v, h2 %+v", short(s.LastGood.Rev), s.Current, s.Hosts["h2"])
+		t.Errorf("state: last good %s, current %+v, h2 %+v", gitsrc.Short(s.LastGood.Rev), s.Current, s.Hosts["h2"])
 	}
 	if len(st.history) != 1 || st.history[0].Result != state.ResultDone || st.history[0].PreviousRev != good {
 		t.Errorf("history %+v", st.history)
@@ -239,7 +240,7 @@ func TestDeployerSchemaGuard(t *testing.T) {
 		t.Fatalf("raise without AllowSchemaChange: %v", err)
 	}
 	if len(st.history) != 0 || f.current["h1"] != good {
-		t.Fatalf("a refused request changed something: history %v, h1 on %s", st.history, short(f.current["h1"]))
+		t.Fatalf("a refused request changed something: history %v, h1 on %s", st.history, gitsrc.Short(f.current["h1"]))
 	}
 
 	failOn(f, next, "h2")
@@ -248,7 +249,7 @@ func TestDeployerSchemaGuard(t *testing.T) {
 		t.Fatalf("failed raise: %v", err)
 	}
 	if f.current["h1"] != next || f.pooled["h1"] != pool.PooledYes || f.pooled["h2"] != pool.PooledNo {
-		t.Errorf("h1 on %s pooled %s, h2 pooled %s; want h1 kept on the raised rev and pooled, h2 out", short(f.current["h1"]), f.pooled["h1"], f.pooled["h2"])
+		t.Errorf("h1 on %s pooled %s, h2 pooled %s; want h1 kept on the raised rev and pooled, h2 out", gitsrc.Short(f.current["h1"]), f.pooled["h1"], f.pooled["h2"])
 	}
 	if len(res.Refused) == 0 || st.st.Schema != 3 || st.st.Current == nil {
 		t.Fatalf("refused %v, stored schema %d, current %v; want refusals, schema 3, the run kept for abort", res.Refused, st.st.Schema, st.st.Current)
@@ -260,7 +261,7 @@ func TestDeployerSchemaGuard(t *testing.T) {
 		t.Fatalf("abort: %v, %+v", err, out)
 	}
 	if f.current["h1"] != next {
-		t.Errorf("abort took h1 to %s, below the schema", short(f.current["h1"]))
+		t.Errorf("abort took h1 to %s, below the schema", gitsrc.Short(f.current["h1"]))
 	}
 	if last := st.history[len(st.history)-1]; last.Ref != "abort" || last.Result != state.ResultRollbackFailed {
 		t.Errorf("abort's history %+v", last)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/deployctl/deployctl/inventory"
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 	"github.com/deployctl/deployctl/pkg/pool"
 )
 
@@ -168,7 +169,7 @@ func TestFailurePaths(t *testing.T) {
 			}
 			for h, w := range tc.want {
 				if f.running[h] != w.running || f.pooled[h] != w.pooled {
-					t.Errorf("%s: running %q pooled %s, want %q %s", h, short(f.running[h]), f.pooled[h], short(w.running), w.pooled)
+					t.Errorf("%s: running %q pooled %s, want %q %s", h, gitsrc.Short(f.running[h]), f.pooled[h], gitsrc.Short(w.running), w.pooled)
 				}
 			}
 			if !slices.Equal(res.Refused, tc.refused) {
@@ -189,7 +190,7 @@ func TestFailurePaths(t *testing.T) {
 			// What the result says each host ended on is what it runs.
 			for h, rev := range res.Ended {
 				if f.running[h] != rev {
-					t.Errorf("result says %s ended on %q, it runs %q", h, short(rev), short(f.running[h]))
+					t.Errorf("result says %s ended on %q, it runs %q", h, gitsrc.Short(rev), gitsrc.Short(f.running[h]))
 				}
 			}
 			// Everything out of the pool because of this rollout is reported.
@@ -227,7 +228,7 @@ func TestFailedRepoolOfUntouchedHostIsReported(t *testing.T) {
 		t.Fatalf("err = %v, want ErrRollbackFailed", err)
 	}
 	if !slices.Equal(res.LeftDepooled, []string{"h2"}) || f.pooled["h2"] != pool.PooledNo || f.running["h2"] != good {
-		t.Errorf("left depooled %v; h2 pooled %s running %s", res.LeftDepooled, f.pooled["h2"], short(f.running["h2"]))
+		t.Errorf("left depooled %v; h2 pooled %s running %s", res.LeftDepooled, f.pooled["h2"], gitsrc.Short(f.running["h2"]))
 	}
 }
 
@@ -279,7 +280,7 @@ func TestRestoreUsesRestorePointsAndGuard(t *testing.T) {
 	want := map[string]string{"h1": good, "h2": other, "h3": good}
 	for h, rev := range want {
 		if f.running[h] != rev {
-			t.Errorf("%s runs %s, want %s", h, short(f.running[h]), short(rev))
+			t.Errorf("%s runs %s, want %s", h, gitsrc.Short(f.running[h]), gitsrc.Short(rev))
 		}
 	}
 	if f.pooled["h1"] != pool.PooledYes || f.pooled["h2"] != pool.PooledYes || f.pooled["h3"] != pool.PooledNo {
@@ -296,7 +297,7 @@ func TestRestoreUsesRestorePointsAndGuard(t *testing.T) {
 	e2, _ := testEngine(testEnv(t, 2, nil), f2)
 	_, err = e2.Restore(context.Background(), RestoreOptions{LastGood: good, Guard: refuse}, hosts(2))
 	if !errors.Is(err, ErrRollbackFailed) || f2.running["h1"] != next {
-		t.Errorf("err %v, h1 runs %s", err, short(f2.running["h1"]))
+		t.Errorf("err %v, h1 runs %s", err, gitsrc.Short(f2.running["h1"]))
 	}
 }
 
@@ -321,13 +322,13 @@ func TestRestoreRefusedReportsWhatRuns(t *testing.T) {
 		t.Fatalf("err = %v, want %v", err, ErrRollbackFailed)
 	}
 	if f.running["h1"] != next || f.pooled["h1"] != pool.PooledYes {
-		t.Errorf("h1 runs %q pooled %s, want kept on the new code, pooled", short(f.running["h1"]), f.pooled["h1"])
+		t.Errorf("h1 runs %q pooled %s, want kept on the new code, pooled", gitsrc.Short(f.running["h1"]), f.pooled["h1"])
 	}
 	if f.running["h2"] != good || f.pooled["h2"] != pool.PooledYes {
-		t.Errorf("h2 runs %q pooled %s, want its old code back, pooled", short(f.running["h2"]), f.pooled["h2"])
+		t.Errorf("h2 runs %q pooled %s, want its old code back, pooled", gitsrc.Short(f.running["h2"]), f.pooled["h2"])
 	}
 	if res.Ended["h1"] != next || res.Ended["h2"] != good {
-		t.Errorf("result says h1 ended on %q, h2 on %q; want %s, %s", short(res.Ended["h1"]), short(res.Ended["h2"]), short(next), short(good))
+		t.Errorf("result says h1 ended on %q, h2 on %q; want %s, %s", gitsrc.Short(res.Ended["h1"]), gitsrc.Short(res.Ended["h2"]), gitsrc.Short(next), gitsrc.Short(good))
 	}
 	if !slices.Equal(res.NotReturned, []string{"h1"}) || len(res.LeftDepooled) != 0 {
 		t.Errorf("not returned %v, left depooled %v; want [h1], []", res.NotReturned, res.LeftDepooled)

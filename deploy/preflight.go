@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
@@ -99,7 +100,7 @@ func (e *run) preflightHost(ctx context.Context, host string) (RestorePoint, err
 	rp.Rev = live.Rev
 	if live.Origin.Adopted() {
 		e.emit(Event{Type: EventInfo, Phase: PhasePreflight, Host: host, Rev: live.Rev,
-			Message: fmt.Sprintf("adopting %s %s (%s): deployctl will not write into it; rollback returns to it", live.Origin.Describe(), live.Link, short(live.Rev))})
+			Message: fmt.Sprintf("adopting %s %s (%s): deployctl will not write into it; rollback returns to it", live.Origin.Describe(), live.Link, gitsrc.Short(live.Rev))})
 	}
 	if e.Configs != nil {
 		if rp.Config, err = e.Configs.Current(ctx, r); err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/deployctl/deployctl/pkg/configset"
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 	"github.com/deployctl/deployctl/pkg/state"
 )
 
@@ -66,7 +67,7 @@ func (d *Deployer) prepare(ctx context.Context, st state.State, req Request) (*p
 			p.templateRev = p.rev
 		}
 		if p.ref == "" {
-			p.ref = "config@" + short(p.templateRev)
+			p.ref = "config@" + gitsrc.Short(p.templateRev)
 		}
 	default:
 		p.rev = req.Rev
@@ -120,11 +121,11 @@ func (d *Deployer) schemaGuard(ctx context.Context, st state.State, req Request,
 	case p.schema < deployed:
 		return fmt.Errorf("%w: %s (%s) has schema version %d in %s, below the deployed schema version %d, which the storage will not go back from. "+
 			"To return to this code, commit a change raising %s to %d on top of %s and deploy that commit",
-			ErrSchema, p.ref, short(p.rev), p.schema, file, deployed, file, deployed, short(p.rev))
+			ErrSchema, p.ref, gitsrc.Short(p.rev), p.schema, file, deployed, file, deployed, gitsrc.Short(p.rev))
 	case p.schema > deployed && !req.AllowSchemaChange:
 		return fmt.Errorf("%w: %s (%s) raises the schema version in %s from %d to %d; deploy it with --allow-schema-change "+
 			"(once a host starts it, returning to %s needs a commit raising its schema version to %d)",
-			ErrSchema, p.ref, short(p.rev), file, deployed, p.schema, orNone(short(st.LastGood.Rev)), p.schema)
+			ErrSchema, p.ref, gitsrc.Short(p.rev), file, deployed, p.schema, orNone(gitsrc.Short(st.LastGood.Rev)), p.schema)
 	}
 	p.guard = d.schemaFloor(max(deployed, p.schema))
 	return nil
@@ -148,7 +149,7 @@ func (d *Deployer) schemaFloor(floor int) func(ctx context.Context, rev string) 
 		if n < floor {
 			return fmt.Errorf("%w: returning to %s is refused: it has schema version %d in %s and the storage has %d, which it will not go back from; "+
 				"to return, commit a change raising %s to %d on top of %s and roll that out",
-				ErrSchema, short(rev), n, file, floor, file, floor, short(rev))
+				ErrSchema, gitsrc.Short(rev), n, file, floor, file, floor, gitsrc.Short(rev))
 		}
 		return nil
 	}
@@ -166,7 +167,7 @@ func (d *Deployer) readSchema(ctx context.Context, rev string) (int, error) {
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%s at %s: want a schema version (a whole number), got %q", file, short(rev), strings.TrimSpace(string(b)))
+		return 0, fmt.Errorf("%s at %s: want a schema version (a whole number), got %q", file, gitsrc.Short(rev), strings.TrimSpace(string(b)))
 	}
 	return n, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/deployctl/deployctl/inventory"
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 	"github.com/deployctl/deployctl/pkg/release"
 )
 
@@ -57,7 +58,7 @@ func (r *Releases) Stage(ctx context.Context, hosts []Runner, rev string) (int64
 		sent += res.Bytes
 	}
 	if err != nil {
-		return sent, fmt.Errorf("stage %s: %w", short(rev), err)
+		return sent, fmt.Errorf("stage %s: %w", gitsrc.Short(rev), err)
 	}
 	return sent, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/deployctl/deployctl/checks"
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 )
 
 var errProgressDeadline = errors.New("progress_deadline passed")
@@ -48,7 +49,7 @@ func (e *run) rollout(ctx, rbctx context.Context) (res *Result, err error) {
 		res.LastGood = adoptLastGood(points)
 		if res.LastGood != "" {
 			e.rec.adopted(res.LastGood)
-			e.emit(Event{Type: EventInfo, Phase: PhaseLastGood, Rev: res.LastGood, Message: "no last good recorded: every host runs " + short(res.LastGood) + ", taken as last good"})
+			e.emit(Event{Type: EventInfo, Phase: PhaseLastGood, Rev: res.LastGood, Message: "no last good recorded: every host runs " + gitsrc.Short(res.LastGood) + ", taken as last good"})
 		} else if bare := bareHosts(points); len(bare) > 0 && !o.Initial {
 			err := fmt.Errorf("%w: %v run nothing yet (%s); the first rollout of an environment needs --initial (a host that fails and ran nothing is then depooled, stopped and named)", ErrNoLastGood, bare, describeCurrents(points))
 			res.Outcome, res.Reason = OutcomeFailed, err.Error()
@@ -267,14 +268,7 @@ func describeCurrents(points map[string]RestorePoint) string {
 		if c == "" {
 			c = "none"
 		}
-		out += h + "=" + short(c)
+		out += h + "=" + gitsrc.Short(c)
 	}
 	return out
-}
-
-func short(rev string) string {
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
 }
