@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 
 	"github.com/deployctl/deployctl/checks"
 	"github.com/deployctl/deployctl/inventory"
@@ -34,13 +33,12 @@ func (s *SSHHosts) Runner(ctx context.Context, host string) (Runner, error) {
 	return c, nil
 }
 
-// PoolHosts is the Pooler over a pool.Backend: it maps inventory hosts to
-// the backend's hosts and enforces the depool budget over the whole
-// environment.
+// PoolHosts is the Pooler over a pool.Pool: the environment's hosts, by
+// inventory name and with their vars, behind its backend, with its depool
+// budget.
 type PoolHosts struct {
-	Env       *inventory.Env
-	Backend   pool.Backend
-	MinPooled pool.Budget
+	pool *pool.Pool
+	none bool // backend none: no load balancer, so no budget to keep
 }
 
 var _ Pooler = (*PoolHosts)(nil)
@@ -55,60 +53,70 @@ func NewPoolHosts(env *inventory.Env) (*PoolHosts, error) {
 	if err != nil {
 		return nil, err
 	}
-	budget, err := pool.ParseBudget(cfg.MinPooled)
+	p, err := newPoolHosts(env, b)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// newPoolHosts puts the environment's hosts behind b.
+func newPoolHosts(env *inventory.Env, b pool.Backend) (*PoolHosts, error) {
+	cfg := env.Pool.WithDefaults()
+	hosts := make([]pool.Host, len(env.Hosts))
+	for i, h := range env.Hosts {
+		hosts[i] = pool.Host{Name: h.Name, Vars: env.HostVars(h.Name, "")}
+	}
+	pl, err := pool.NewPool(b, hosts, cfg.MinPooled)
 	if err != nil {
 		return nil, err
 	}
-	return &PoolHosts{Env: env, Backend: b, MinPooled: budget}, nil
-}
-
-func (p *PoolHosts) host(name string) pool.Host {
-	return pool.Host{Name: name, Vars: p.Env.HostVars(name, "")}
+	return &PoolHosts{pool: pl, none: cfg.Backend == pool.BackendNone}, nil
 }
 
 // State reads one host's pool state.
 func (p *PoolHosts) State(ctx context.Context, host string) (pool.State, error) {
-	return p.Backend.State(ctx, p.host(host))
+	return p.pool.State(ctx, host)
 }
 
-// Depool takes one host out.
+// Depool takes one host out. It does not check the budget again: the
+// engine checks it with Budget before a batch's depools, and takes a host
+// out whatever the budget where it must (a failed host kept out, a host
+// that ran nothing before). While it runs the host counts as out for every
+// Budget.
 func (p *PoolHosts) Depool(ctx context.Context, host string) (pool.Prior, error) {
-	return p.Backend.Depool(ctx, p.host(host))
+	priors, err := p.pool.DepoolUnchecked(ctx, host)
+	if len(priors) == 0 {
+		return pool.Prior{}, err
+	}
+	return priors[0], err
 }
 
 // Repool restores what Depool found.
 func (p *PoolHosts) Repool(ctx context.Context, host string, prior pool.Prior) error {
-	return p.Backend.Repool(ctx, p.host(host), prior)
+	prior.Host = host
+	return p.pool.Repool(ctx, prior)
 }
 
-// States reads every host's state in parallel.
-func (p *PoolHosts) States(ctx context.Context) []pool.HostState {
-	rows := make([]pool.HostState, len(p.Env.Hosts))
-	var wg sync.WaitGroup
-	for i, h := range p.Env.Hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ph := p.host(h.Name)
-			st, err := p.Backend.State(ctx, ph)
-			rows[i] = pool.HostState{Host: ph, State: st, Err: err}
-		}()
-	}
-	wg.Wait()
-	return rows
+// Status reads every host's state, in inventory order, a bounded number at
+// a time.
+func (p *PoolHosts) Status(ctx context.Context) []pool.HostState {
+	return p.pool.Status(ctx)
 }
 
 // Budget refuses taking out when min_pooled of the environment would not
-// keep serving. With no load balancer there is nothing to keep.
+// keep serving, counting the depools under way as out. With no load
+// balancer there is nothing to keep.
 func (p *PoolHosts) Budget(ctx context.Context, out []string) error {
-	if p.Env.Pool.WithDefaults().Backend == pool.BackendNone {
+	if p.none {
 		return nil
 	}
-	return pool.CheckBudget(p.States(ctx), out, p.MinPooled)
+	return p.pool.CheckBudget(ctx, out...)
 }
 
 // Close closes the backend.
-func (p *PoolHosts) Close() error { return p.Backend.Close() }
+func (p *PoolHosts) Close() error { return p.pool.Close() }
 
 // CheckSet is the Checker over a checks.Set: it builds each host's target
 // from the inventory.

@@ -58,7 +58,7 @@ func runPoolStatus(ctx context.Context, g *GlobalOptions) error {
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
 	var rows []poolRow
-	for _, hs := range a.pool.States(ctx) {
+	for _, hs := range a.pool.Status(ctx) {
 		r := poolRow{Host: hs.Host.Name}
 		if hs.Err != nil {
 			r.Error = hs.Err.Error()

@@ -9,10 +9,18 @@
 // found, weight included.
 //
 // A Pool puts a Backend together with the hosts of one environment and the
-// depool budget (min_pooled): before any depool, it counts the hosts that are
-// pooled and up, and refuses a depool that would leave fewer than the budget,
-// naming the hosts already out. Pool.Status is the whole-pool listing behind
-// "deployctl pool status".
+// depool budget (min_pooled); it is the one pool deployctl uses (deploy's
+// PoolHosts is only its view by inventory host name). Before a depool, a
+// budget check counts the hosts that are pooled and up, counts those whose
+// depool is under way in this process as already out, and refuses a depool
+// that would leave fewer than the budget, naming the hosts already out.
+// Pool.Depool checks and depools a batch in one go; Pool.CheckBudget alone
+// is the check a caller makes before a batch it then takes out with
+// Pool.DepoolUnchecked, as a rollout does (it also takes a failed host out
+// whatever the budget); with backend none deploy skips the check, as there
+// is no load balancer to keep serving. Pool.Status, the whole-pool
+// listing behind "deployctl pool status" and every budget check, reads a
+// bounded number of hosts at a time.
 //
 // Every call is bounded: each network round trip by its own timeout, each
 // wait by drain_timeout or verify_timeout. A zero timeout in Config means the

@@ -185,3 +185,75 @@ func TestPoolDepoolUnreadableTarget(t *testing.T) {
 		t.Errorf("h1 changed: %s", st)
 	}
 }
+
+// heldDepool holds every Depool until release is closed, telling started
+// when one begins.
+type heldDepool struct {
+	*pooltest.Fake
+	started chan string
+	release chan struct{}
+}
+
+func (h heldDepool) Depool(ctx context.Context, host pool.Host) (pool.Prior, error) {
+	h.started <- host.Name
+	<-h.release
+	return h.Fake.Depool(ctx, host)
+}
+
+func TestPoolDepoolUncheckedReservesWithoutTheBudget(t *testing.T) {
+	f := pooltest.NewFake("h1", "h2", "h3", "h4")
+	b := heldDepool{Fake: f, started: make(chan string, 1), release: make(chan struct{})}
+	p, err := pool.NewPool(b, testHosts("h1", "h2", "h3", "h4"), "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var first []pool.Prior
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		first, err = p.DepoolUnchecked(ctx, "h1")
+		done <- err
+	}()
+	<-b.started
+	// h1 is still pooled on the backend, but its depool is under way.
+	err = p.CheckBudget(ctx, "h2")
+	if !errors.Is(err, pool.ErrBudget) || !strings.Contains(err.Error(), "already out: h1 (pooled=no)") {
+		t.Errorf("CheckBudget(h2) while h1's depool is under way: %v, want ErrBudget naming h1", err)
+	}
+	close(b.release)
+	if err := <-done; err != nil {
+		t.Fatalf("DepoolUnchecked(h1): %v", err)
+	}
+	if err := p.CheckBudget(ctx, "h2"); !errors.Is(err, pool.ErrBudget) {
+		t.Errorf("CheckBudget(h2) with h1 out: %v, want ErrBudget", err)
+	}
+	// No budget check: h2 goes out although the budget needs 3 of 4.
+	priors, err := p.DepoolUnchecked(ctx, "h2")
+	if err != nil || len(priors) != 1 || !priors[0].Changed {
+		t.Fatalf("DepoolUnchecked(h2) beyond the budget: %+v, %v", priors, err)
+	}
+	if err := p.Repool(ctx, append(first, priors...)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.CheckBudget(ctx, "h2"); err != nil {
+		t.Errorf("CheckBudget(h2) with every host back and no depool under way: %v", err)
+	}
+	if _, err := p.DepoolUnchecked(ctx, "h9"); !errors.Is(err, pool.ErrUnknownHost) {
+		t.Errorf("DepoolUnchecked(h9): %v", err)
+	}
+}
+
+func TestPoolState(t *testing.T) {
+	p, f := fakePool(t, "0", "h1", "h2")
+	f.Set("h2", pool.State{Pooled: pool.PooledNo, Weight: 3})
+	if st, err := p.State(context.Background(), "h2"); err != nil || st.Pooled != pool.PooledNo || st.Weight != 3 {
+		t.Errorf("State(h2) = %s, %v", st, err)
+	}
+	if _, err := p.State(context.Background(), "h9"); !errors.Is(err, pool.ErrUnknownHost) {
+		t.Errorf("State(h9): %v", err)
+	}
+	if calls := f.Calls(); len(calls) != 1 {
+		t.Errorf("calls %v, want only state h2", calls)
+	}
+}

@@ -62,6 +62,7 @@ func RunConformance(t *testing.T, newEnv func(t *testing.T) Env) {
 		{"unknown host", "unknown", testUnknown},
 		{"budget refuses and names hosts out", "", testBudget},
 		{"budget counts hosts someone else depooled", "set", testBudgetCountsOthers},
+		{"budget checked before a depool that does not check it", "", testBudgetThenUnchecked},
 		{"status lists every host", "", testStatus},
 	}
 	for _, tt := range tests {
@@ -329,6 +330,41 @@ func testBudgetCountsOthers(t *testing.T, e Env) {
 	}
 	if st := state(t, e, e.Hosts[0]); st.Pooled != pool.PooledYes {
 		t.Errorf("a refused depool changed %s: %s", e.Hosts[0].Name, st)
+	}
+}
+
+// testBudgetThenUnchecked is a rollout's way: CheckBudget for the batch,
+// then DepoolUnchecked; a host that must go out goes whatever the budget.
+func testBudgetThenUnchecked(t *testing.T, e Env) {
+	n := len(e.Hosts)
+	pl := newPool(t, e, fmt.Sprint(n-1))
+	ctx := ctxFor(t)
+	a, b := e.Hosts[0].Name, e.Hosts[1].Name
+	if err := pl.CheckBudget(ctx, a, b); !errors.Is(err, pool.ErrBudget) {
+		t.Errorf("CheckBudget(%s, %s) with min_pooled %d of %d: %v, want ErrBudget", a, b, n-1, n, err)
+	}
+	if err := pl.CheckBudget(ctx, a); err != nil {
+		t.Fatalf("CheckBudget(%s) within budget: %v", a, err)
+	}
+	priors, err := pl.DepoolUnchecked(ctx, a)
+	if err != nil {
+		t.Fatalf("DepoolUnchecked(%s): %v", a, err)
+	}
+	if err := pl.CheckBudget(ctx, b); !errors.Is(err, pool.ErrBudget) || !strings.Contains(err.Error(), "already out: "+a) {
+		t.Errorf("CheckBudget(%s) with %s out: %v, want ErrBudget naming %s", b, a, err, a)
+	}
+	more, err := pl.DepoolUnchecked(ctx, b)
+	if err != nil {
+		t.Fatalf("DepoolUnchecked(%s) beyond the budget: %v", b, err)
+	}
+	if st := state(t, e, e.Hosts[1]); st.Pooled == pool.PooledYes {
+		t.Errorf("DepoolUnchecked(%s) left it pooled: %s", b, st)
+	}
+	if err := pl.Repool(ctx, append(priors, more...)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := pl.CheckBudget(ctx, a); err != nil {
+		t.Errorf("CheckBudget(%s) with every host back: %v", a, err)
 	}
 }
 
