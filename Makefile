@@ -43,7 +43,7 @@ lint:
 # smaller parts. Per-command timings need many runs, whole rollouts few.
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 200x -timeout 10m ./pkg/sshx
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -timeout 30m ./deploy ./pkg/release ./pkg/gitsrc ./pkg/configset ./pkg/state ./pkg/loadgen
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x -timeout 30m ./deploy ./pkg/release ./pkg/gitsrc ./pkg/configset ./pkg/state ./internal/loadgen
 
 # demo brings up a local fleet, rolls out a good tag, then a bad one that is
 # rolled back automatically, and brings the fleet down.

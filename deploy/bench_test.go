@@ -8,15 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deployctl/deployctl/internal/testfleet"
 	"github.com/deployctl/deployctl/inventory"
-	"github.com/deployctl/deployctl/pkg/fleet"
 	"github.com/deployctl/deployctl/pkg/gitsrc"
 	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
 // The benchmark runs on a 10-host fleet; the unit tests need none (the
-// fleet starts on the first fleet.Get).
-func TestMain(m *testing.M) { os.Exit(fleet.Main(m, fleet.Options{Hosts: 10})) }
+// fleet starts on the first testfleet.Get).
+func TestMain(m *testing.M) { os.Exit(testfleet.Main(m, testfleet.Options{Hosts: 10})) }
 
 // benchOverlay keeps only what the pipeline itself needs: one endpoint
 // check while depooled, no soak, one host at a time.
@@ -33,7 +33,7 @@ rollout:
 // time a host is out of the pool minus the service's own stop, start,
 // bind and checks (DESIGN: under 50 ms per host).
 func BenchmarkRolloutOverhead(b *testing.B) {
-	f := fleet.Get(b)
+	f := testfleet.Get(b)
 	dir := b.TempDir()
 	base, err := os.ReadFile(f.ConfigFile)
 	if err != nil {

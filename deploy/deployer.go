@@ -22,7 +22,7 @@ const abortPollInterval = 200 * time.Millisecond
 // rollout, rollback or promote.
 type Request struct {
 	Verb string // rollout, rollback, promote: for messages and the lock
-	Ref  string // what the user typed; "" with ConfigOnly means the last good rev
+	Ref  string // what the user typed; "" means the last good rev with ConfigOnly, the previous good one for a rollback
 	Rev  string // a pinned rev (promote); "" resolves Ref
 	// TemplateRev pins the config templates' rev (promote of a config-only
 	// deploy); "" means Ref's rev.
@@ -76,6 +76,13 @@ func (d *Deployer) Rollout(work, rb context.Context, req Request) (*Result, erro
 	st, err := d.Store.Load(env)
 	if err != nil {
 		return nil, err
+	}
+	if req.Verb == "rollback" && req.Ref == "" {
+		if st.Previous.Rev == "" {
+			return nil, usageErrorf("no previous good rev is recorded for %s: name one with --to <ref>", env)
+		}
+		req.Ref = st.Previous.Rev
+		d.UI.Note("rolling back to " + req.Ref)
 	}
 	if st.Current != nil {
 		return nil, fmt.Errorf("rollout %s (%s %s, by %s) did not finish: its hosts may be depooled or mixed; run 'deployctl abort --env %s' to return every host to last good first",
@@ -165,4 +172,39 @@ func (d *Deployer) watchAbort(work context.Context) (context.Context, func(cause
 		stopWatch()
 		cancel(nil)
 	}
+}
+
+// Stage puts ref's rev in place on every host under the environment's
+// lock, activating nothing (`deployctl stage`), and returns the rev.
+func (d *Deployer) Stage(ctx context.Context, ref, message string, wait time.Duration) (string, error) {
+	lock, err := d.Store.Lock(ctx, d.Env.Name, state.Owner{Command: "stage " + ref, Message: message}, wait)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Release()
+	rev, err := d.Source.Resolve(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	e, closeParts, err := d.Connect(d.UI.Event)
+	if err != nil {
+		return rev, err
+	}
+	defer closeParts()
+	return rev, e.Stage(ctx, rev)
+}
+
+// Promotion is the request that replays from's last good deploy (code,
+// config or both, the same pinned revs) on another environment, and that
+// deploy.
+func Promotion(store StateStore, from string) (Request, state.Good, error) {
+	st, err := store.Load(from)
+	if err != nil {
+		return Request{}, state.Good{}, err
+	}
+	good, err := st.Good()
+	if err != nil {
+		return Request{}, state.Good{}, fmt.Errorf("%s has no last good deploy to promote", from)
+	}
+	return Request{Verb: "promote", Ref: good.Ref, Rev: good.Rev, TemplateRev: good.TemplateRev, ConfigOnly: good.Kind == state.KindConfig}, good, nil
 }

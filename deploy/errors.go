@@ -1,6 +1,9 @@
 package deploy
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Outcomes of a run that did not simply finish. cmd maps them to exit
 // codes (DESIGN.md): ErrRolledBack 3, ErrRollbackFailed and ErrPanic 4,
@@ -30,3 +33,15 @@ var (
 	// fit the environment). Exit 2.
 	ErrUsage = errors.New("usage")
 )
+
+// usageErrorf is an error that wraps ErrUsage without showing it: its text
+// is the message alone.
+func usageErrorf(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+type usageError struct{ err error }
+
+func (u *usageError) Error() string        { return u.err.Error() }
+func (u *usageError) Unwrap() error        { return u.err }
+func (u *usageError) Is(target error) bool { return target == ErrUsage }

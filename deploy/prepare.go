@@ -48,7 +48,7 @@ func (d *Deployer) prepare(ctx context.Context, st state.State, req Request) (*p
 	switch {
 	case req.ConfigOnly:
 		if !env.Files.Enabled() {
-			return nil, fmt.Errorf("%w: --config-only: %s deploys no config files (add a config: section)", ErrUsage, env.Name)
+			return nil, usageErrorf("--config-only: %s deploys no config files (add a config: section)", env.Name)
 		}
 		if st.LastGood.Rev == "" {
 			return nil, fmt.Errorf("--config-only keeps the last good code, and %s has none yet: roll out code first", env.Name)

@@ -10,8 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/deployctl/deployctl/checks"
-	"github.com/deployctl/deployctl/deploy"
-	"github.com/deployctl/deployctl/pkg/sshx"
 )
 
 // DefaultCheckWindow is how long `check` watches logs between its baseline
@@ -42,17 +40,6 @@ result says what it saw. Exit 1 when any check fails.`,
 	return cmd
 }
 
-type checkRow struct {
-	Host     string        `json:"host"`
-	Check    string        `json:"check"`
-	Type     string        `json:"type"`
-	Stage    string        `json:"stage"`
-	Verdict  string        `json:"verdict"`
-	Duration time.Duration `json:"duration_ns"`
-	Evidence string        `json:"evidence,omitempty"`
-	Error    string        `json:"error,omitempty"`
-}
-
 var errChecksFailed = errors.New("checks failed")
 
 func runCheck(ctx context.Context, g *GlobalOptions, opts CheckOptions) error {
@@ -77,21 +64,8 @@ func runCheck(ctx context.Context, g *GlobalOptions, opts CheckOptions) error {
 	if len(hosts) == 0 {
 		return usageErrorf("unknown host %q in %s", opts.Host, a.env.Name)
 	}
-	if err := a.connect(); err != nil {
-		return err
-	}
-	defer a.Close()
-	conn := &deploy.SSHHosts{Env: a.env, Pool: a.ssh}
-	perHost := make([][]checkRow, len(hosts))
-	errs := sshx.Each(ctx, a.env.SSH.Parallel, len(hosts), func(ctx context.Context, i int) error {
-		var err error
-		perHost[i], err = checkHost(ctx, a.checks, conn, hosts[i], stages, opts.Window)
-		return err
-	})
-	var rows []checkRow
-	for _, r := range perHost {
-		rows = append(rows, r...)
-	}
+	printer := newEventPrinter(g.stdout, g.Output == outputJSON)
+	rows, runErr := a.deployer(printer).Check(ctx, hosts, stages, opts.Window)
 	failed := 0
 	for _, r := range rows {
 		if r.Verdict == checks.Fail.String() {
@@ -115,40 +89,11 @@ func runCheck(ctx context.Context, g *GlobalOptions, opts CheckOptions) error {
 		}
 		fmt.Fprintf(g.stdout, "%d checks, %d failed\n", len(rows), failed)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
+	if runErr != nil {
+		return runErr
 	}
 	if failed > 0 {
 		return fmt.Errorf("%w: %d of %d", errChecksFailed, failed, len(rows))
 	}
 	return nil
-}
-
-func checkHost(ctx context.Context, cs *deploy.CheckSet, conn *deploy.SSHHosts, host string, stages []checks.Stage, window time.Duration) ([]checkRow, error) {
-	r, err := conn.Runner(ctx, host)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", host, err)
-	}
-	base, err := cs.Prepare(ctx, host, r)
-	if err != nil {
-		return nil, err
-	}
-	t := time.NewTimer(window)
-	select {
-	case <-ctx.Done():
-		t.Stop()
-		return nil, ctx.Err()
-	case <-t.C:
-	}
-	var rows []checkRow
-	for _, st := range stages {
-		for _, res := range cs.Run(ctx, st, host, r, base) {
-			row := checkRow{Host: host, Check: res.Name, Type: string(res.Kind), Stage: st.String(), Verdict: res.Verdict.String(), Duration: res.Duration, Evidence: res.Evidence}
-			if res.Err != nil {
-				row.Error = res.Err.Error()
-			}
-			rows = append(rows, row)
-		}
-	}
-	return rows, nil
 }

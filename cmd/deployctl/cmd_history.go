@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 )
 
 // HistoryOptions are the flags of history.
@@ -48,7 +50,7 @@ func runHistory(ctx context.Context, g *GlobalOptions, opts HistoryOptions) erro
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "WHEN\tWHO\tREF\tREV\tRESULT\tDURATION\tFAILED\tREASON")
 	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s@%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Started.UTC().Format(time.RFC3339), r.User, r.Host, r.Ref, shortRev(r.Rev), r.Result,
+		fmt.Fprintf(tw, "%s\t%s@%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Started.UTC().Format(time.RFC3339), r.User, r.Host, r.Ref, gitsrc.Short(r.Rev), r.Result,
 			r.Duration.Round(time.Millisecond), r.FailedHost, truncate(r.Reason, 100))
 	}
 	return tw.Flush()

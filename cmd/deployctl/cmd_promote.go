@@ -8,6 +8,7 @@ import (
 
 	"github.com/deployctl/deployctl/deploy"
 	"github.com/deployctl/deployctl/inventory"
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 	"github.com/deployctl/deployctl/pkg/state"
 )
 
@@ -54,16 +55,11 @@ func runPromote(ctx context.Context, g *GlobalOptions, opts PromoteOptions) erro
 	if err != nil {
 		return err
 	}
-	st, err := store.Load(opts.From)
+	req, good, err := deploy.Promotion(store, opts.From)
 	if err != nil {
 		return err
 	}
-	good, err := st.Good()
-	if err != nil {
-		return fmt.Errorf("%s has no last good deploy to promote", opts.From)
-	}
-	req := deploy.Request{Verb: "promote", Ref: good.Ref, Rev: good.Rev, TemplateRev: good.TemplateRev, ConfigOnly: good.Kind == state.KindConfig}
-	fmt.Fprintf(g.stderr, "promote %s: %s deploy of %s (%s) from %s\n", opts.To, orCode(good.Kind), good.Ref, shortRev(good.Rev), opts.From)
+	fmt.Fprintf(g.stderr, "promote %s: %s deploy of %s (%s) from %s\n", opts.To, orCode(good.Kind), good.Ref, gitsrc.Short(good.Rev), opts.From)
 	g.Env = opts.To
 	return runRollout(ctx, g, opts.RolloutOptions, req)
 }

@@ -32,21 +32,8 @@ If the return itself fails, hosts go back to the current last good.` + exitStatu
 }
 
 func runRollback(ctx context.Context, g *GlobalOptions, opts RollbackOptions) error {
-	ref := opts.To
-	if ref == "" {
-		a, err := openApp(ctx, g, false)
-		if err != nil {
-			return err
-		}
-		st, err := a.store.Load(a.env.Name)
-		if err != nil {
-			return err
-		}
-		if st.Previous.Rev == "" {
-			return usageErrorf("no previous good rev is recorded for %s: name one with --to <ref>", a.env.Name)
-		}
-		ref = st.Previous.Rev
+	if opts.To != "" {
+		fmt.Fprintf(g.stderr, "rolling back to %s\n", opts.To)
 	}
-	fmt.Fprintf(g.stderr, "rolling back to %s\n", ref)
-	return runRollout(ctx, g, opts.RolloutOptions, deploy.Request{Verb: "rollback", Ref: ref})
+	return runRollout(ctx, g, opts.RolloutOptions, deploy.Request{Verb: "rollback", Ref: opts.To})
 }

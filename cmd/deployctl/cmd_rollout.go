@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/deployctl/deployctl/deploy"
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 	"github.com/deployctl/deployctl/pkg/state"
 )
 
@@ -165,7 +166,7 @@ var interruptSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP
 
 func summaryText(verb string, res *deploy.Result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s (%s): %s in %s", verb, res.Ref, shortRev(res.Rev), res.Outcome, res.Duration.Round(time.Millisecond))
+	fmt.Fprintf(&b, "%s %s (%s): %s in %s", verb, res.Ref, gitsrc.Short(res.Rev), res.Outcome, res.Duration.Round(time.Millisecond))
 	if res.FailedHost != "" {
 		fmt.Fprintf(&b, "\n  failed: %s at %s: %s", res.FailedHost, res.FailedStep, res.Reason)
 	} else if res.Reason != "" {
@@ -182,7 +183,7 @@ func endedText(res *deploy.Result) string {
 	if len(res.Ended) > 0 {
 		var hosts []string
 		for _, h := range slices.Sorted(maps.Keys(res.Ended)) {
-			hosts = append(hosts, h+"="+orNone(shortRev(res.Ended[h])))
+			hosts = append(hosts, h+"="+orNone(gitsrc.Short(res.Ended[h])))
 		}
 		parts = append(parts, "hosts changed, now on: "+strings.Join(hosts, " "))
 	} else {

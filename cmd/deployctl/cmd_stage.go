@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 )
 
 // StageOptions are the flags of stage.
@@ -33,23 +35,12 @@ func runStage(ctx context.Context, g *GlobalOptions, opts StageOptions, ref stri
 	if err != nil {
 		return err
 	}
-	lock, err := a.store.Lock(ctx, a.env.Name, a.owner("stage "+ref, opts.Message), lockWait(opts.LockWait))
-	if err != nil {
-		return err
-	}
-	defer lock.Release()
-	rev, err := a.src.Resolve(ctx, ref)
-	if err != nil {
-		return err
-	}
-	if err := a.connect(); err != nil {
-		return err
-	}
-	defer a.Close()
 	printer := newEventPrinter(g.stdout, g.Output == outputJSON)
-	e := a.engine(printer.Event)
-	err = e.Stage(ctx, rev)
-	printer.Summary(map[string]any{"ref": ref, "rev": rev, "ok": err == nil}, fmt.Sprintf("stage %s (%s): %s", ref, shortRev(rev), okText(err)))
+	rev, err := a.deployer(printer).Stage(ctx, ref, opts.Message, lockWait(opts.LockWait))
+	if rev == "" {
+		return err
+	}
+	printer.Summary(map[string]any{"ref": ref, "rev": rev, "ok": err == nil}, fmt.Sprintf("stage %s (%s): %s", ref, gitsrc.Short(rev), okText(err)))
 	return err
 }
 

@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -42,16 +44,8 @@ func runVersion(g *GlobalOptions) error {
 	}
 	detail := info.GoVersion + " " + info.Platform
 	if info.Revision != "" {
-		detail = shortRev(info.Revision) + ", " + detail
+		detail = gitsrc.Short(info.Revision) + ", " + detail
 	}
 	_, err := fmt.Fprintf(g.stdout, "deployctl %s (%s)\n", info.Version, detail)
 	return err
-}
-
-// shortRev is the first 12 hex digits of a rev, as people read them.
-func shortRev(rev string) string {
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
 }

@@ -4,6 +4,8 @@ import (
 	"path"
 	"strings"
 	"testing"
+
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 )
 
 // A fleet that scap3 deployed — revs/<sha> git checkouts, a relative
@@ -27,7 +29,7 @@ func TestE2EAdoptScapFleet(t *testing.T) {
 	rep := x.status()
 	for _, h := range rep.Hosts {
 		if h.Rev != good || h.Origin != "git" || h.Error != "" {
-			t.Errorf("status %s: rev %s origin %q err %q; want %s adopted from git", h.Host, shortRev(h.Rev), h.Origin, h.Error, shortRev(good))
+			t.Errorf("status %s: rev %s origin %q err %q; want %s adopted from git", h.Host, gitsrc.Short(h.Rev), h.Origin, h.Error, gitsrc.Short(good))
 		}
 	}
 	checkout := path.Join(x.f.DeployDir, x.f.App, "revs", good)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 	"github.com/deployctl/deployctl/pkg/state"
 )
 
@@ -303,7 +304,7 @@ func TestE2EAbortAfterCrashKeepsSchemaGuard(t *testing.T) {
 		t.Errorf("abort after the crash: exit %d, want %d naming host1 and the schema guard", code, exitRollbackFailed)
 	}
 	if v := x.view()["host1"]; v.Current != raised || !v.in() {
-		t.Errorf("host1 after abort: %s; want it kept on %s and pooled", v, shortRev(raised))
+		t.Errorf("host1 after abort: %s; want it kept on %s and pooled", v, gitsrc.Short(raised))
 	}
 	if v := x.view()["host2"]; v.Current != good || !v.in() {
 		t.Errorf("host2 after abort: %s; want its old code back and pooled", v)

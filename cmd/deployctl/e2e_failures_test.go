@@ -23,8 +23,9 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/deployctl/deployctl/pkg/loadgen"
+	"github.com/deployctl/deployctl/internal/loadgen"
 
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 	"github.com/deployctl/deployctl/pkg/state"
 )
 
@@ -78,7 +79,7 @@ func (v hostView) out() bool {
 }
 
 func (v hostView) String() string {
-	return fmt.Sprintf("etcd pooled=%s lb=%s current=%s serving=%v", v.Etcd, v.LB, orNone(shortRev(v.Current)), v.Serving)
+	return fmt.Sprintf("etcd pooled=%s lb=%s current=%s serving=%v", v.Etcd, v.LB, orNone(gitsrc.Short(v.Current)), v.Serving)
 }
 
 // view reads every host's pool key from etcd, its server's status from
@@ -130,7 +131,7 @@ func (x *e2e) requireView(want map[string]struct {
 	for h, w := range want {
 		v := got[h]
 		if v.Current != w.rev || (w.pooled && !v.in()) || (!w.pooled && !v.out()) {
-			x.t.Errorf("%s: %s; want rev %s pooled %v", h, v, orNone(shortRev(w.rev)), w.pooled)
+			x.t.Errorf("%s: %s; want rev %s pooled %v", h, v, orNone(gitsrc.Short(w.rev)), w.pooled)
 		}
 	}
 	return got
@@ -289,7 +290,7 @@ func TestE2EInitialFailure(t *testing.T) {
 				}
 			}
 			if v["host3"].Etcd != "yes" || !strings.HasPrefix(v["host3"].LB, "UP") || v["host3"].Current != good {
-				t.Errorf("host3: %s; want untouched on %s", v["host3"], shortRev(good))
+				t.Errorf("host3: %s; want untouched on %s", v["host3"], gitsrc.Short(good))
 			}
 			// Abort after a failed first rollout has nothing to return to
 			// for these hosts; clear the record for the next case.

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 )
 
 // deployctl check, changing nothing: a good version passes every stage
@@ -24,7 +26,7 @@ func TestE2ECheckCommand(t *testing.T) {
 	// Put host3 back on the fleet's release afterwards.
 	tag := map[string]string{x.f.Rev("v1"): "v1", x.f.Rev("v2"): "v2"}[good]
 	if tag == "" {
-		t.Fatalf("host3 runs %s, not a fleet tag this test can restore", shortRev(good))
+		t.Fatalf("host3 runs %s, not a fleet tag this test can restore", gitsrc.Short(good))
 	}
 	defer func() {
 		x.f.StartApp(t, "host3", tag)

@@ -1,10 +1,10 @@
 package main
 
 // End-to-end tests of rollout, rollback, abort, status and history against
-// the real local fleet (pkg/fleet): real sshd hosts, HAProxy, etcd and the
-// example app with its bad versions. Constant load runs through HAProxy
-// during every rollout; the pooled 5xx check needs it, and the tests count
-// failed requests.
+// the real local fleet (internal/testfleet): real sshd hosts, HAProxy, etcd
+// and the example app with its bad versions. Constant load runs through
+// HAProxy during every rollout; the pooled 5xx check needs it, and the tests
+// count failed requests.
 
 import (
 	"context"
@@ -20,13 +20,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deployctl/deployctl/internal/loadgen"
+	"github.com/deployctl/deployctl/internal/testfleet"
 	"github.com/deployctl/deployctl/inventory"
-	"github.com/deployctl/deployctl/pkg/fleet"
-	"github.com/deployctl/deployctl/pkg/loadgen"
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 	"github.com/deployctl/deployctl/pkg/state"
 )
 
-func TestMain(m *testing.M) { os.Exit(fleet.Main(m, fleet.Options{})) }
+func TestMain(m *testing.M) { os.Exit(testfleet.Main(m, testfleet.Options{})) }
 
 // testOverlay tunes the fleet's configuration for tests: short waits, a
 // quick 5xx soak, and a port wait shorter than bad-slowbind's bind delay.
@@ -47,7 +48,7 @@ rollout:
 
 type e2e struct {
 	t     *testing.T
-	f     *fleet.Fleet
+	f     *testfleet.Fleet
 	cfg   string
 	state string
 	env   string
@@ -59,7 +60,7 @@ func newE2E(t *testing.T) *e2e { return newE2EWith(t, testOverlay) }
 
 // newE2EWith is newE2E with another overlay in place of testOverlay.
 func newE2EWith(t *testing.T, overlay string) *e2e {
-	f := fleet.Get(t)
+	f := testfleet.Get(t)
 	dir := t.TempDir()
 	base, err := os.ReadFile(f.ConfigFile)
 	if err != nil {
@@ -215,7 +216,7 @@ func (x *e2e) requireAllOn(rev string) {
 	x.t.Helper()
 	for _, h := range x.status().Hosts {
 		if h.Rev != rev || h.Pool == nil || h.Pool.Pooled.String() != "yes" || h.Error != "" {
-			x.t.Errorf("%s: rev %s pool %+v err %q, want %s pooled", h.Host, shortRev(h.Rev), h.Pool, h.Error, shortRev(rev))
+			x.t.Errorf("%s: rev %s pool %+v err %q, want %s pooled", h.Host, gitsrc.Short(h.Rev), h.Pool, h.Error, gitsrc.Short(rev))
 		}
 	}
 }
@@ -443,7 +444,7 @@ func pickOther(x *e2e, rev string) string {
 // freezeHost stops (SIGSTOP) a host's sshd and every process under it, so
 // the host stops answering on connections already open, as a host that
 // drops off the network would. The returned func thaws it.
-func freezeHost(t *testing.T, f *fleet.Fleet, host string) func() {
+func freezeHost(t *testing.T, f *testfleet.Fleet, host string) func() {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(f.Dir, "hosts", host, "sshd.pid"))
 	if err != nil {

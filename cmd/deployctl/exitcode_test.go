@@ -27,7 +27,7 @@ func TestExitCodes(t *testing.T) {
 		{"record failed after a rollback", errors.Join(fmt.Errorf("%w: x", deploy.ErrRolledBack), fmt.Errorf("%w: disk full", deploy.ErrRecord)), exitRolledBack},
 		{"locked", fmt.Errorf("%w: by ops", state.ErrLocked), exitLocked},
 		{"interrupted", deploy.ErrInterrupted, exitInterrupted},
-		{"nothing done", fmt.Errorf("%w: h1 already pooled", errNothingDone), exitError},
+		{"nothing done", fmt.Errorf("%w: h1 already pooled", deploy.ErrNothingDone), exitError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := exitCode(tc.err); got != tc.want {

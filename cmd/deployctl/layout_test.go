@@ -19,8 +19,8 @@ func TestBinaryDependencies(t *testing.T) {
 	for _, dep := range strings.Fields(string(out)) {
 		switch {
 		case dep == "testing",
-			strings.HasSuffix(dep, "/pkg/fleet"),
-			strings.HasSuffix(dep, "/pkg/loadgen"),
+			strings.HasSuffix(dep, "/internal/testfleet"),
+			strings.HasSuffix(dep, "/internal/loadgen"),
 			strings.HasSuffix(dep, "/sshdtest"),
 			strings.HasSuffix(dep, "/pooltest"):
 			t.Errorf("deployctl imports %s", dep)

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/deployctl/deployctl/deploy"
+	"github.com/deployctl/deployctl/pkg/gitsrc"
 )
 
 // eventPrinter renders rollout events: NDJSON with --output json, live
@@ -128,7 +129,7 @@ func formatEvent(ev deploy.Event) string {
 		}
 		fmt.Fprintf(&b, "%s %s %s", ev.Host, label, ev.Status)
 		if ev.Status == deploy.StatusStart && ev.Rev != "" {
-			fmt.Fprintf(&b, " -> %s", shortRev(ev.Rev))
+			fmt.Fprintf(&b, " -> %s", gitsrc.Short(ev.Rev))
 		}
 	case deploy.EventStep:
 		fmt.Fprintf(&b, "%s   %-16s %s", ev.Host, ev.Step, ev.Status)

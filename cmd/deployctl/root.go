@@ -42,7 +42,7 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case isUsage(err), errors.Is(err, inventory.ErrInvalid):
+	case isUsage(err), errors.Is(err, inventory.ErrInvalid), errors.Is(err, deploy.ErrUsage):
 		return exitUsage
 	case errors.Is(err, configset.ErrTemplate):
 		return exitError

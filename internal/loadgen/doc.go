@@ -1,6 +1,9 @@
-// Package loadgen sends bounded HTTP load and reports what came back: the
-// traffic a rollout must not disturb, sent through the fleet's HAProxy in
-// integration tests and in the demo.
+// Package loadgen is a test harness, not part of the deployctl binary: it
+// sends bounded HTTP load and reports what came back, the traffic a rollout
+// must not disturb, sent through the fleet's HAProxy in integration tests
+// (with internal/testfleet) and in the demo (testdata/fleet/load). It lives
+// in internal/loadgen because pkg/ holds only what the binary uses;
+// cmd/deployctl's layout test checks that the binary never imports it.
 //
 // It runs in one of two shapes: a constant Rate (requests per second, open
 // loop: a tick that finds every worker busy and a backlog of Workers ticks

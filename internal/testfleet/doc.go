@@ -1,16 +1,21 @@
-// Package fleet gives integration tests a real local fleet: N hosts at
-// 127.0.1.1..N, each with its own OpenSSH sshd and its own /srv (a private
-// mount namespace), HAProxy with its runtime API, etcd with conftool pool
-// keys and a sync process that applies them to HAProxy, Prometheus scraping
-// every host, and the example app's git repository. The fleet is built and
-// run by testdata/fleet/fleet.sh from Debian's packages.
+// Package testfleet is a test harness, not part of the deployctl binary: it
+// gives integration tests a real local fleet. It lives in internal/testfleet,
+// beside the other harnesses, because pkg/ holds only what the binary uses;
+// cmd/deployctl's layout test checks that the binary never imports it.
+//
+// The fleet is N hosts at 127.0.1.1..N, each with its own OpenSSH sshd and
+// its own /srv (a private mount namespace), HAProxy with its runtime API,
+// etcd with conftool pool keys and a sync process that applies them to
+// HAProxy, Prometheus scraping every host, and the example app's git
+// repository. The fleet is built and run by testdata/fleet/fleet.sh from
+// Debian's packages.
 //
 // A package that needs the fleet starts it once for its test binary:
 //
-//	func TestMain(m *testing.M) { os.Exit(fleet.Main(m, fleet.Options{})) }
+//	func TestMain(m *testing.M) { os.Exit(testfleet.Main(m, testfleet.Options{})) }
 //
 //	func TestRollout(t *testing.T) {
-//		f := fleet.Get(t) // starts the fleet on first use
+//		f := testfleet.Get(t) // starts the fleet on first use
 //		out := f.Run(t, "host1", "cat", "/srv/deploy/exampleapp/current/VERSION")
 //		...
 //	}
@@ -22,7 +27,8 @@
 // marker), and WipeDeploy leaves a host never deployed to, for adoption and
 // first-rollout tests; RestoreStandard puts every host back the way the
 // fleet started (v1, deployctl layout, pooled). Run and Exec run commands on
-// a host through the system ssh client; ServerStatus reads HAProxy's view.
+// a host through the system ssh client; ServerStatus and HAProxyCommand
+// read and drive HAProxy through pkg/pool's runtime API client.
 //
 // HAProxy is strict by default: `retries 0` and no redispatch, like a
 // production LVS/PyBal balancer, so a request sent to a stopped host fails
@@ -43,4 +49,4 @@
 //
 // The test fleet uses its own ports (see DefaultPorts), so it can run beside
 // a demo fleet from `make fleet-up`.
-package fleet
+package testfleet

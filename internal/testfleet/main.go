@@ -1,4 +1,4 @@
-package fleet
+package testfleet
 
 import (
 	"context"
@@ -38,7 +38,7 @@ var current struct {
 // Main runs the tests of a package that uses the fleet, and returns the exit
 // code for os.Exit. Call it from TestMain:
 //
-//	func TestMain(m *testing.M) { os.Exit(fleet.Main(m, fleet.Options{})) }
+//	func TestMain(m *testing.M) { os.Exit(testfleet.Main(m, testfleet.Options{})) }
 //
 // The fleet starts on the first Get. After the tests, Main stops it, checks
 // that no process its pid files named is left, and releases the lock; a
@@ -69,7 +69,7 @@ func Get(t testing.TB) *Fleet {
 	s := current.s
 	current.mu.Unlock()
 	if s == nil {
-		t.Fatalf("%v: fleet.Get needs a TestMain that calls fleet.Main", ErrNotStarted)
+		t.Fatalf("%v: testfleet.Get needs a TestMain that calls testfleet.Main", ErrNotStarted)
 	}
 	if flag.Parsed() && testing.Short() {
 		t.Skip("fleet: skipped under -short")

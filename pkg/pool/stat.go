@@ -3,7 +3,9 @@ package pool
 import (
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -131,23 +133,59 @@ func find(rows []map[string]string, k1, v1, k2, v2 string) (map[string]string, b
 	return nil, false
 }
 
+// ParseStatuses reads a "show stat" answer and returns the status column
+// (UP, DOWN, DRAIN, MAINT, "UP 1/2", ...) of every server of backend, by
+// server name; the FRONTEND and BACKEND rows are left out. An answer
+// without a status column is an error.
+func ParseStatuses(out, backend string) (map[string]string, error) {
+	header, recs, err := readShowStat(out)
+	if err != nil {
+		return nil, fmt.Errorf("show stat: %w", err)
+	}
+	if !slices.Contains(header, "status") {
+		return nil, errors.New("show stat: no status column")
+	}
+	statuses := map[string]string{}
+	for _, row := range rowsByHeader(header, recs) {
+		st, ok := row["status"]
+		if !ok || row["pxname"] != backend || row["svname"] == "BACKEND" || row["svname"] == "FRONTEND" {
+			continue
+		}
+		statuses[row["svname"]] = st
+	}
+	return statuses, nil
+}
+
 // parseShowStat parses "show stat" CSV by its header names (the first line,
 // "# pxname,svname,..."), never by column position, so a newer HAProxy with
 // more or reordered columns still parses.
 func parseShowStat(out string) ([]map[string]string, error) {
+	header, recs, err := readShowStat(out)
+	if err != nil {
+		return nil, err
+	}
+	return rowsByHeader(header, recs), nil
+}
+
+// readShowStat splits "show stat" CSV into its header (the first line,
+// without its "# ") and its records.
+func readShowStat(out string) (header []string, recs [][]string, err error) {
 	if !strings.HasPrefix(out, "# ") {
 		if err := answerErr("show stat", out); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, fmt.Errorf("no header line in %q", clip(out))
+		return nil, nil, fmt.Errorf("no header line in %q", clip(out))
 	}
 	rd := csv.NewReader(strings.NewReader(out[2:]))
 	rd.FieldsPerRecord = -1
-	recs, err := rd.ReadAll()
+	all, err := rd.ReadAll()
 	if err != nil {
-		return nil, fmt.Errorf("parse: %w", err)
+		return nil, nil, fmt.Errorf("parse: %w", err)
 	}
-	return rowsByHeader(recs[0], recs[1:]), nil
+	if len(all) == 0 {
+		return nil, nil, fmt.Errorf("no header line in %q", clip(out))
+	}
+	return all[0], all[1:], nil
 }
 
 // parseServersState parses "show servers state": a version line, a header

@@ -1,4 +1,4 @@
-// Command load sends bounded HTTP load with pkg/loadgen and prints the
+// Command load sends bounded HTTP load with internal/loadgen and prints the
 // report, for the demo: constant load through the fleet's HAProxy while a
 // rollout runs.
 //
@@ -16,7 +16,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/deployctl/deployctl/pkg/loadgen"
+	"github.com/deployctl/deployctl/internal/loadgen"
 )
 
 func main() {

@@ -2,77 +2,35 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/deployctl/deployctl/pkg/pool"
 )
 
-// maxAnswer bounds what is read back from one runtime API command.
-const maxAnswer = 1 << 20
-
 // runtimeAPI sends one command per connection to HAProxy's runtime API (the
-// "stats socket"), in its non-interactive mode: HAProxy answers and closes.
+// "stats socket") with pkg/pool's client, and trims the answer: a command
+// that succeeds answers "".
 type runtimeAPI struct {
-	network, address string
-	timeout          time.Duration
+	rt *pool.Runtime
 }
 
-// parseAPIAddress splits tcp://HOST:PORT or unix:///PATH.
-func parseAPIAddress(s string) (network, address string, err error) {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "", "", fmt.Errorf("%q: %w", s, err)
-	}
-	switch u.Scheme {
-	case "tcp":
-		if _, _, err := net.SplitHostPort(u.Host); err != nil {
-			return "", "", fmt.Errorf("%q: %w", s, err)
-		}
-		return "tcp", u.Host, nil
-	case "unix":
-		if u.Path == "" {
-			return "", "", fmt.Errorf("%q: no socket path", s)
-		}
-		return "unix", u.Path, nil
-	}
-	return "", "", fmt.Errorf("%q: want tcp://HOST:PORT or unix:///PATH", s)
-}
-
+// newRuntimeAPI returns a client for addr, tcp://HOST:PORT or
+// unix:///PATH; each command is bounded by timeout.
 func newRuntimeAPI(addr string, timeout time.Duration) (*runtimeAPI, error) {
-	network, address, err := parseAPIAddress(addr)
+	rt, err := pool.NewRuntime(addr, timeout)
 	if err != nil {
 		return nil, err
 	}
-	return &runtimeAPI{network: network, address: address, timeout: timeout}, nil
+	return &runtimeAPI{rt: rt}, nil
 }
 
 // Command sends cmd and returns HAProxy's answer, trimmed.
 func (r *runtimeAPI) Command(ctx context.Context, cmd string) (string, error) {
-	if strings.ContainsAny(cmd, "\n;") {
-		return "", fmt.Errorf("haproxy command %q: must be one command on one line", cmd)
-	}
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, r.network, r.address)
+	out, err := r.rt.Command(ctx, cmd)
 	if err != nil {
-		return "", fmt.Errorf("haproxy %s: %w", cmd, err)
+		return "", fmt.Errorf("%q: %w", cmd, err)
 	}
-	defer conn.Close()
-	deadline, _ := ctx.Deadline()
-	if err := conn.SetDeadline(deadline); err != nil {
-		return "", fmt.Errorf("haproxy %s: %w", cmd, err)
-	}
-	if _, err := io.WriteString(conn, cmd+"\n"); err != nil {
-		return "", fmt.Errorf("haproxy %s: %w", cmd, err)
-	}
-	b, err := io.ReadAll(io.LimitReader(conn, maxAnswer))
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("haproxy %s: %w", cmd, err)
-	}
-	return strings.TrimSpace(string(b)), nil
+	return strings.TrimSpace(out), nil
 }

@@ -91,7 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.backend == "" {
 		errs = append(errs, errors.New("--backend is required"))
 	}
-	if _, _, err := parseAPIAddress(o.haproxy); err != nil {
+	if _, err := newRuntimeAPI(o.haproxy, o.timeout); err != nil {
 		errs = append(errs, fmt.Errorf("--haproxy: %w", err))
 	}
 	if o.resync <= 0 {
