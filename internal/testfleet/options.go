@@ -7,10 +7,12 @@ import (
 
 // Defaults for Options.
 const (
-	DefaultHosts       = 3
-	DefaultDir         = "/tmp/deployctl-fleet-test"
-	DefaultLockFile    = "/tmp/deployctl-fleet.lock"
-	DefaultLockWait    = 8 * time.Minute
+	DefaultHosts    = 3
+	DefaultDir      = "/tmp/deployctl-fleet-test"
+	DefaultLockFile = "/tmp/deployctl-fleet.lock"
+	// DefaultLockWait covers another test binary's whole use of the fleet
+	// (the e2e suite is the longest), within make test's 14m timeout.
+	DefaultLockWait    = 12 * time.Minute
 	DefaultUpTimeout   = 4 * time.Minute // a cold Go build cache makes the first up slow
 	DefaultDownTimeout = time.Minute
 )
