@@ -31,7 +31,7 @@ type Request struct {
 	Initial           bool // first rollout: hosts may run nothing yet
 	AllowSchemaChange bool
 	Message           string        // why: in the lock and history
-	LockWait          time.Duration // how long to wait for the lock; state.NoWait: one try
+	LockWait          time.Duration // how long to wait for the lock; 0: one try
 	Yes               bool          // do not ask: Confirm is not called
 }
 
@@ -57,7 +57,7 @@ type Deployer struct {
 // preflight (lock, prepare, confirmation).
 func (d *Deployer) Rollout(work, rb context.Context, req Request) (*Result, error) {
 	env := d.Env.Name
-	lock, err := d.Store.Lock(work, env, state.Owner{Command: strings.TrimSpace(req.Verb + " " + req.Ref), Message: req.Message}, req.LockWait)
+	lock, err := d.Store.Lock(work, env, state.Owner{Command: strings.TrimSpace(req.Verb + " " + req.Ref), Message: req.Message}, lockWait(req.LockWait))
 	if err != nil {
 		return nil, err
 	}
@@ -174,10 +174,19 @@ func (d *Deployer) watchAbort(work context.Context) (context.Context, func(cause
 	}
 }
 
+// lockWait is the store's wait for a request's: 0 or less is one try.
+func lockWait(d time.Duration) time.Duration {
+	if d <= 0 {
+		return state.NoWait
+	}
+	return d
+}
+
 // Stage puts ref's rev in place on every host under the environment's
-// lock, activating nothing (`deployctl stage`), and returns the rev.
+// lock (waiting up to wait for it; 0: one try), activating nothing
+// (`deployctl stage`), and returns the rev.
 func (d *Deployer) Stage(ctx context.Context, ref, message string, wait time.Duration) (string, error) {
-	lock, err := d.Store.Lock(ctx, d.Env.Name, state.Owner{Command: "stage " + ref, Message: message}, wait)
+	lock, err := d.Store.Lock(ctx, d.Env.Name, state.Owner{Command: "stage " + ref, Message: message}, lockWait(wait))
 	if err != nil {
 		return "", err
 	}

@@ -51,6 +51,15 @@ func (s *fakeStore) Holder(string) (*state.Owner, bool, error) {
 	return nil, s.locked, nil
 }
 
+func (s *fakeStore) ForceRelease(env string) (*state.Owner, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.locked {
+		return nil, fmt.Errorf("%w: %s", state.ErrLocked, env)
+	}
+	return nil, nil
+}
+
 func (s *fakeStore) Load(string) (state.State, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

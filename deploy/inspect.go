@@ -250,3 +250,21 @@ func (d *Deployer) Status(ctx context.Context) (*EnvStatus, error) {
 	})
 	return rep, nil
 }
+
+// History returns the environment's last limit runs, newest first (0:
+// all).
+func (d *Deployer) History(limit int) ([]state.Record, error) {
+	return d.Store.History(d.Env.Name, limit)
+}
+
+// Lock says who holds the environment's lock and whether that process
+// lives (nil, false: nobody).
+func (d *Deployer) Lock() (*state.Owner, bool, error) {
+	return d.Store.Holder(d.Env.Name)
+}
+
+// ReleaseStaleLock clears a lock whose holder died, and returns that
+// holder (nil: there was none). It refuses while the holder lives.
+func (d *Deployer) ReleaseStaleLock() (*state.Owner, error) {
+	return d.Store.ForceRelease(d.Env.Name)
+}

@@ -18,6 +18,9 @@ type StateStore interface {
 	Lock(ctx context.Context, env string, owner state.Owner, wait time.Duration) (*state.Lock, error)
 	// Holder returns who holds env's lock and whether that process lives.
 	Holder(env string) (*state.Owner, bool, error)
+	// ForceRelease clears a lock whose holder died and returns that
+	// holder (nil: there was none); it refuses while the holder lives.
+	ForceRelease(env string) (*state.Owner, error)
 	Load(env string) (state.State, error)
 	Save(env string, st state.State) error
 	Append(env string, rec state.Record) error

@@ -34,7 +34,7 @@ func runHistory(ctx context.Context, g *GlobalOptions, opts HistoryOptions) erro
 	if err != nil {
 		return err
 	}
-	recs, err := a.store.History(a.env.Name, opts.Limit)
+	recs, err := a.deployer(nil).History(opts.Limit)
 	if err != nil {
 		return err
 	}

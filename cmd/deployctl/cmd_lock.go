@@ -40,7 +40,7 @@ func runLockStatus(ctx context.Context, g *GlobalOptions) error {
 	if err != nil {
 		return err
 	}
-	o, alive, err := a.store.Holder(a.env.Name)
+	o, alive, err := a.deployer(nil).Lock()
 	switch {
 	case err != nil:
 		return err
@@ -62,7 +62,7 @@ func runLockRelease(ctx context.Context, g *GlobalOptions, opts LockOptions) err
 	if err != nil {
 		return err
 	}
-	o, err := a.store.ForceRelease(a.env.Name)
+	o, err := a.deployer(nil).ReleaseStaleLock()
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/deployctl/deployctl/deploy"
 	"github.com/deployctl/deployctl/pkg/gitsrc"
-	"github.com/deployctl/deployctl/pkg/state"
 )
 
 // Defaults of the rollout flags.
@@ -89,7 +88,7 @@ func runRollout(ctx context.Context, g *GlobalOptions, opts RolloutOptions, req 
 		return err
 	}
 	req.Initial, req.AllowSchemaChange, req.Message = opts.Initial, opts.AllowSchemaChange, opts.Message
-	req.LockWait, req.Yes = lockWait(opts.LockWait), opts.Yes || g.Output == outputJSON
+	req.LockWait, req.Yes = opts.LockWait, opts.Yes || g.Output == outputJSON
 	printer := newEventPrinter(g.stdout, g.Output == outputJSON)
 	defer printer.Close()
 	work, rb, stop := interruptible(ctx, g.stderr)
@@ -219,12 +218,4 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
-}
-
-// lockWait turns the --lock-wait flag into the store's wait: 0 is one try.
-func lockWait(d time.Duration) time.Duration {
-	if d <= 0 {
-		return state.NoWait
-	}
-	return d
 }

@@ -36,7 +36,7 @@ func runStage(ctx context.Context, g *GlobalOptions, opts StageOptions, ref stri
 		return err
 	}
 	printer := newEventPrinter(g.stdout, g.Output == outputJSON)
-	rev, err := a.deployer(printer).Stage(ctx, ref, opts.Message, lockWait(opts.LockWait))
+	rev, err := a.deployer(printer).Stage(ctx, ref, opts.Message, opts.LockWait)
 	if rev == "" {
 		return err
 	}
