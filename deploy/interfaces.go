@@ -25,7 +25,7 @@ type Connector interface {
 }
 
 // Pooler takes a host out of traffic and puts it back (pkg/pool through
-// NewPooler). Depool returns what it found, for Repool to restore exactly;
+// NewPoolHosts). Depool returns what it found, for Repool to restore exactly;
 // a host someone else depooled is left alone (pool.ErrNotPooled).
 type Pooler interface {
 	State(ctx context.Context, host string) (pool.State, error)
@@ -37,7 +37,7 @@ type Pooler interface {
 }
 
 // Releaser puts releases in place on a host (pkg/release through
-// NewReleaser).
+// NewReleases).
 type Releaser interface {
 	// Stage makes revs/<rev> complete on every host in parallel, sending
 	// nothing to a host that already has it intact; it returns the bytes
@@ -53,7 +53,7 @@ type Releaser interface {
 }
 
 // Checker runs the configured checks on one host (checks.Set through
-// NewChecker).
+// NewCheckSet).
 type Checker interface {
 	// Prepare records, before the stop, what the checks need (log offsets).
 	Prepare(ctx context.Context, host string, r Runner) (*checks.Baseline, error)

@@ -31,11 +31,7 @@ func openApp(ctx context.Context, g *GlobalOptions, withSource bool) (*app, erro
 	if err != nil {
 		return nil, err
 	}
-	dir, err := g.stateDir(env)
-	if err != nil {
-		return nil, err
-	}
-	store, err := state.Open(dir)
+	store, err := g.openStore(env)
 	if err != nil {
 		return nil, err
 	}

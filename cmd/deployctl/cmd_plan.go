@@ -66,7 +66,7 @@ func openSource(ctx context.Context, g *GlobalOptions, env *inventory.Env) (*git
 	if !gitsrc.IsURL(repo) {
 		repo = env.Project.Resolve(repo)
 	}
-	state, err := g.stateDir(env)
+	state, _, err := g.stateDir(env)
 	if err != nil {
 		return nil, err
 	}

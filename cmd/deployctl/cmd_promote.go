@@ -47,11 +47,7 @@ func runPromote(ctx context.Context, g *GlobalOptions, opts PromoteOptions) erro
 	if err != nil {
 		return err
 	}
-	dir, err := g.stateDir(from)
-	if err != nil {
-		return err
-	}
-	store, err := state.Open(dir)
+	store, err := g.openStore(from)
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/deployctl/deployctl/inventory"
+	"github.com/deployctl/deployctl/pkg/state"
 )
 
 // GlobalOptions are the flags every command takes.
@@ -39,7 +39,7 @@ func (g *GlobalOptions) addFlags(cmd *cobra.Command) {
 	f.StringVarP(&g.Env, "env", "e", "", "environment `name` (default: the only one)")
 	f.StringVarP(&g.Output, "output", "o", outputText, "output format: text or json")
 	f.CountVarP(&g.Verbose, "verbose", "v", "more detail (repeat for debug)")
-	f.StringVar(&g.StateDir, "state-dir", "", "deploy-host state `dir` (default $XDG_STATE_HOME/deployctl)")
+	f.StringVar(&g.StateDir, "state-dir", "", "deploy-host state `dir` (default "+DefaultStateDir+", shared by the deploy group)")
 }
 
 // validate checks the global flags before any command runs.
@@ -74,20 +74,36 @@ func (g *GlobalOptions) loadEnv() (*inventory.Env, error) {
 }
 
 // stateDir is where deployctl keeps its lock, state, history and caches.
-func (g *GlobalOptions) stateDir(env *inventory.Env) (string, error) {
+// DefaultStateDir is the per-machine state dir: every operator of a
+// deploy host shares its lock (it must be group-writable by the deploy
+// group). A per-user dir is used only when asked: --state-dir or the
+// config's state_dir.
+const DefaultStateDir = "/var/lib/deployctl"
+
+// stateDir is where env's state lives, and whether it is the shared
+// per-machine default.
+func (g *GlobalOptions) stateDir(env *inventory.Env) (dir string, shared bool, err error) {
 	switch {
 	case g.StateDir != "":
-		return filepath.Abs(g.StateDir)
+		dir, err = filepath.Abs(g.StateDir)
+		return dir, false, err
 	case env != nil && env.StateDir != "":
-		return env.Project.Resolve(env.StateDir), nil
-	case os.Getenv("XDG_STATE_HOME") != "":
-		return filepath.Join(os.Getenv("XDG_STATE_HOME"), "deployctl"), nil
+		return env.Project.Resolve(env.StateDir), false, nil
 	}
-	home, err := os.UserHomeDir()
+	return DefaultStateDir, true, nil
+}
+
+// openStore opens env's state store: the shared default refuses
+// permissions that would give each operator a lock of their own.
+func (g *GlobalOptions) openStore(env *inventory.Env) (*state.Store, error) {
+	dir, shared, err := g.stateDir(env)
 	if err != nil {
-		return "", fmt.Errorf("no state directory: set --state-dir or XDG_STATE_HOME: %w", err)
+		return nil, err
 	}
-	return filepath.Join(home, ".local", "state", "deployctl"), nil
+	if shared {
+		return state.OpenShared(dir)
+	}
+	return state.Open(dir)
 }
 
 type usageError struct{ msg string }

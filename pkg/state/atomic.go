@@ -9,7 +9,8 @@ import (
 // writeFileAtomic replaces path with data so that a reader, or the file
 // after a crash, holds either the old content or the new, never a part:
 // write a temp file in the same directory, fsync it, rename it over path,
-// fsync the directory so the rename itself is durable. The file is 0600.
+// fsync the directory so the rename itself is durable. The file has the
+// directory's sharing (fileModeIn).
 func writeFileAtomic(path string, data []byte) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -26,7 +27,7 @@ func writeFileAtomic(path string, data []byte) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	if err := f.Chmod(fileMode); err != nil {
+	if err := f.Chmod(fileModeIn(dir)); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if _, err := f.Write(data); err != nil {

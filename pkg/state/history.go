@@ -56,7 +56,7 @@ func (s *Store) Append(env string, rec Record) error {
 	line = append(line, '\n')
 	_, statErr := os.Stat(path)
 	created := errors.Is(statErr, fs.ErrNotExist)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, fileMode)
+	f, err := openShared(path, os.O_RDWR|os.O_APPEND)
 	if err != nil {
 		return fmt.Errorf("append history: %w", err)
 	}

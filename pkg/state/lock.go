@@ -220,10 +220,11 @@ func (s *Store) readOwner(env string) (*Owner, error) {
 	return &o, nil
 }
 
-// openLockFile opens (creating, 0600) the file flock works on. Go opens
-// files close-on-exec, so a child process never inherits the lock.
+// openLockFile opens (creating, with the store's sharing) the file flock
+// works on. Go opens files close-on-exec, so a child process never
+// inherits the lock.
 func openLockFile(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_RDWR|os.O_CREATE, fileMode)
+	return openShared(path, os.O_RDWR)
 }
 
 // tryFlock takes an exclusive flock on f without blocking: true when it is

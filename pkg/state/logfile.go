@@ -39,10 +39,10 @@ func (s *Store) LogFile(env, id string) (io.WriteCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("log file: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, logsName), dirMode); err != nil {
+	if err := mkdirIn(filepath.Join(dir, logsName)); err != nil {
 		return nil, fmt.Errorf("log file: %w", err)
 	}
-	f, err := os.OpenFile(s.LogPath(env, id), os.O_WRONLY|os.O_APPEND|os.O_CREATE, fileMode)
+	f, err := openShared(s.LogPath(env, id), os.O_WRONLY|os.O_APPEND)
 	if err != nil {
 		return nil, fmt.Errorf("log file: %w", err)
 	}

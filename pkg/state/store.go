@@ -9,13 +9,6 @@ import (
 	"path/filepath"
 )
 
-// File and directory modes: the state names hosts and users, so only the
-// owner may read it.
-const (
-	dirMode  = 0o700
-	fileMode = 0o600
-)
-
 // File names inside an environment's directory.
 const (
 	lockName    = "lock"
@@ -32,8 +25,9 @@ type Store struct {
 	dir string
 }
 
-// Open returns the store in dir, creating the directory (0700) when it is
-// missing.
+// Open returns the store in dir, creating the directory (0700, private)
+// when it is missing. A dir that exists group-writable is shared by its
+// group: see perm.go.
 func Open(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("open state: no directory given")
@@ -42,11 +36,40 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state %s: %w", dir, err)
 	}
-	envs := filepath.Join(abs, "envs")
-	if err := os.MkdirAll(envs, dirMode); err != nil {
+	if err := os.MkdirAll(abs, privateDirMode); err != nil {
+		return nil, fmt.Errorf("open state: %w", err)
+	}
+	if err := mkdirIn(filepath.Join(abs, "envs")); err != nil {
 		return nil, fmt.Errorf("open state: %w", err)
 	}
 	return &Store{dir: abs}, nil
+}
+
+// OpenShared returns the store in dir shared by a deploy group: the
+// per-machine default. A missing dir is created group-writable and setgid
+// (2770) when this process may; an existing one must be group-writable, or
+// every operator would take a lock of their own.
+func OpenShared(dir string) (*Store, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open state %s: %w", dir, err)
+	}
+	switch fi, err := os.Stat(abs); {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.Mkdir(abs, 0o770); err != nil {
+			return nil, fmt.Errorf("state dir %s does not exist and cannot be created (%w): create it once as root, shared by the deploy group: install -d -m 2770 -g <deploy group> %s (or use a private --state-dir)", abs, err, abs)
+		}
+		if err := os.Chmod(abs, sharedDirMode); err != nil {
+			return nil, fmt.Errorf("open state: %w", err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("open state: %w", err)
+	case !fi.IsDir():
+		return nil, fmt.Errorf("state dir %s is not a directory", abs)
+	case fi.Mode().Perm()&0o070 != 0o070:
+		return nil, fmt.Errorf("state dir %s is mode %04o: it is the per-machine default, shared by every operator of this deploy host, and must be group-rwx for the deploy group, or each operator would take a lock of their own; fix it with: chmod 2770 %s (and chgrp it to the deploy group), or use a private --state-dir", abs, fi.Mode().Perm(), abs)
+	}
+	return Open(abs)
 }
 
 // Dir is the store's directory.
@@ -61,13 +84,13 @@ func (s *Store) envPath(env string) (string, error) {
 	return filepath.Join(s.dir, "envs", env), nil
 }
 
-// envDir is envPath, created (0700) when missing.
+// envDir is envPath, created with the store's sharing when missing.
 func (s *Store) envDir(env string) (string, error) {
 	dir, err := s.envPath(env)
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(dir, dirMode); err != nil {
+	if err := mkdirIn(dir); err != nil {
 		return "", fmt.Errorf("environment %s: %w", env, err)
 	}
 	return dir, nil
