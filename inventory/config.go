@@ -28,7 +28,8 @@ type Config struct {
 	Source       Source        `yaml:"source"`        // where the code comes from
 	DeployDir    string        `yaml:"deploy_dir"`    // on targets; releases live in <deploy_dir>/<app>/
 	KeepReleases int           `yaml:"keep_releases"` // releases kept per host besides current and last good
-	StateDir     string        `yaml:"state_dir"`     // on the deploy host; default the XDG state directory
+	StateDir     string        `yaml:"state_dir"`     // on the deploy host; default /var/lib/deployctl, shared by the deploy group
+	State        StateConfig   `yaml:"state"`         // where the lock and the record live: local (default) or etcd
 	SSH          sshx.Config   `yaml:"ssh"`
 	Service      Service       `yaml:"service"`
 	Pool         pool.Config   `yaml:"pool"`

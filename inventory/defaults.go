@@ -32,4 +32,5 @@ func (e *Env) applyDefaults() {
 	if len(c.Rollout.BatchSize) == 0 {
 		c.Rollout.BatchSize = BatchSize{{N: 1}}
 	}
+	c.State = c.State.WithDefaults(c.Pool)
 }

@@ -39,6 +39,7 @@ func (e *Env) validate() []Problem {
 	}
 	errs = append(errs, field.Prefix("ssh", c.SSH.Validate())...)
 	errs = append(errs, field.Prefix("pool", c.Pool.Validate())...)
+	errs = append(errs, field.Prefix("state", c.State.WithDefaults(c.Pool).Validate())...)
 	errs = append(errs, validateService(&c.Service)...)
 	names := map[string]int{}
 	for i, chk := range c.Checks {
