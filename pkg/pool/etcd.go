@@ -197,14 +197,24 @@ func (b *Etcd) swap(ctx context.Context, key string, rev int64, val []byte) erro
 	}
 	rctx, cancel := context.WithTimeout(ctx, b.cfg.RequestTimeout)
 	defer cancel()
-	resp, err := cli.Txn(rctx).
-		If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
-		Then(clientv3.OpPut(key, string(val))).
-		Commit()
+	fence := fenceOf(ctx).Cmps
+	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", rev)}, fence...)
+	txn := cli.Txn(rctx).If(cmps...).Then(clientv3.OpPut(key, string(val)))
+	if len(fence) > 0 {
+		// On failure, tell a moved key from a lost lock: the fence
+		// alone, again, in the same revision.
+		txn = txn.Else(clientv3.OpTxn(fence, nil, nil))
+	}
+	resp, err := txn.Commit()
 	if err != nil {
 		return b.etcdErr(ctx, err, b.cfg.RequestTimeout)
 	}
 	if !resp.Succeeded {
+		if len(fence) > 0 && len(resp.Responses) > 0 {
+			if inner := resp.Responses[0].GetResponseTxn(); inner != nil && !inner.Succeeded {
+				return fmt.Errorf("%w; nothing written", ErrFenced)
+			}
+		}
 		return fmt.Errorf("%w: the key changed after we read it at revision %d; nothing written", ErrChanged, rev)
 	}
 	return nil
@@ -291,7 +301,7 @@ func (b *Etcd) Depool(ctx context.Context, h Host) (Prior, error) {
 	if err := b.swap(ctx, key, rev, out); err != nil {
 		// A lost swap wrote nothing: Repool must not touch what the
 		// winner wrote. Any other failure may have written.
-		p.Changed = !errors.Is(err, ErrChanged)
+		p.Changed = !errors.Is(err, ErrChanged) && !errors.Is(err, ErrFenced)
 		return fail(err)
 	}
 	if err := b.verify(ctx, key, srv, out, false); err != nil {

@@ -107,6 +107,9 @@ func (r *Runtime) unreachable(ctx context.Context, err error) error {
 // set sends a command that answers nothing on success, such as
 // "set server b/s state drain"; any answer is an error.
 func (r *Runtime) set(ctx context.Context, cmd string) error {
+	if err := checkFence(ctx); err != nil {
+		return err
+	}
 	out, err := r.Command(ctx, cmd)
 	if err != nil {
 		return err
