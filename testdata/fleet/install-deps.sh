@@ -23,6 +23,7 @@ declare -A PKG=(
   [etcd]=etcd-server
   [etcdctl]=etcd-client
   [prometheus]=prometheus
+  [prometheus-pushgateway]=prometheus-pushgateway
   [git]=git
   [curl]=curl
   [unshare]=util-linux
