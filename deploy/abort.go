@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deployctl/deployctl/pkg/notify"
 	"github.com/deployctl/deployctl/pkg/pool"
 	"github.com/deployctl/deployctl/pkg/state"
 )
@@ -135,6 +136,8 @@ func (d *Deployer) abortCrashed(ctx context.Context, message string) (*Result, e
 	for h, rev := range res.Ended {
 		rec.st.SetHost(h, state.HostRev{Rev: rev, At: time.Now()})
 	}
+	crashed := rec.st.Current
+	countAbort(&rec.st, res)
 	if res.Outcome == OutcomeDone || res.Outcome == OutcomeRollbackFailed && res.Settled() {
 		rec.st.Current = nil // else kept for the next abort
 	}
@@ -151,7 +154,29 @@ func (d *Deployer) abortCrashed(ctx context.Context, message string) (*Result, e
 		Result: result, Reason: res.Reason, HostsChanged: res.Changed, HostsLeftDepooled: res.LeftDepooled}); err != nil && saveErr == nil {
 		saveErr = fmt.Errorf("%w: history: %w", ErrRecord, err)
 	}
+	d.writeMetrics(ctx, rec.st.Metrics)
+	ev := notify.Event{Kind: notify.KindAbort, Ref: "abort", Rev: good.Rev, PreviousRev: good.Rev, Outcome: string(result), Reason: res.Reason,
+		HostsChanged: res.Changed, HostsLeftDepooled: res.LeftDepooled, User: lock.Owner.User, DeployHost: lock.Owner.Host,
+		Started: started, Finished: started.Add(res.Duration), Duration: res.Duration}
+	if crashed != nil {
+		ev.Ref, ev.RolloutID = crashed.Ref, crashed.ID
+	}
+	d.announce(ctx, ev)
 	return res, errors.Join(rerr, saveErr)
+}
+
+// countAbort adds an abort after a crash to the counters: the crashed
+// rollout ends there, interrupted (or rollback-failed when hosts still
+// need a person), and the environment runs last good.
+func countAbort(st *state.State, res *Result) {
+	outcome := string(OutcomeInterrupted)
+	if res.Outcome == OutcomeRollbackFailed && !res.Settled() {
+		outcome = string(OutcomeRollbackFailed)
+	}
+	if st.Current == nil && !st.Metrics.InProgress {
+		return // nothing was running: this abort only tidied up
+	}
+	st.Metrics.Finish(outcome, res.Duration, len(res.Changed), len(res.Changed) > 0, st.LastGood.Rev, st.LastGood.ConfigVersion, time.Now())
 }
 
 // abortRecord records only the hosts an abort holds: the crashed run's

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/deployctl/deployctl/inventory"
+	"github.com/deployctl/deployctl/pkg/deploymetrics"
 	"github.com/deployctl/deployctl/pkg/gitsrc"
+	"github.com/deployctl/deployctl/pkg/notify"
 	"github.com/deployctl/deployctl/pkg/state"
 )
 
@@ -47,6 +49,11 @@ type Deployer struct {
 	// Connect wires the parts that reach the hosts (SSH, pool, checks)
 	// once a request is prepared and confirmed; close releases them.
 	Connect func(events Sink) (e *Engine, close func() error, err error)
+	// Notify, when set, is told when a rollout starts and ends and when an
+	// abort ends (best effort).
+	Notify Notifier
+	// Metrics says where deploy metrics go (none when empty).
+	Metrics deploymetrics.Config
 }
 
 // Rollout runs req under the environment's lock. work is cancelled by the
@@ -120,9 +127,13 @@ func (d *Deployer) Rollout(work, rb context.Context, req Request) (*Result, erro
 	defer stopWatch(nil)
 	rec := &stateRecord{store: d.Store, env: env, st: st, schema: p.schema, stop: stopWatch}
 	rec.st.Current = &state.Rollout{ID: id, Kind: p.kind, Ref: p.ref, Rev: p.rev, ConfigVersion: p.configVersion, Started: time.Now(), By: lock.Owner, Phase: string(PhasePreflight)}
+	rec.st.Metrics.Start()
 	if err := rec.save(); err != nil {
 		return nil, err
 	}
+	current := *rec.st.Current
+	d.writeMetrics(work, rec.st.Metrics)
+	d.announce(work, runEvent(notify.KindStart, &current, nil))
 	lastGood := st.LastGood.Rev
 	d.UI.Note(fmt.Sprintf("%s %s (%s, %s) to %s: %d hosts; last good %s; log %s", req.Verb, p.ref, gitsrc.Short(p.rev), p.kind, env, len(d.Env.Hosts), orNone(gitsrc.Short(lastGood)), d.Store.LogPath(env, id)))
 	if len(st.Held) > 0 {
@@ -144,6 +155,8 @@ func (d *Deployer) Rollout(work, rb context.Context, req Request) (*Result, erro
 	if err := rec.finish(res, p, id, lock.Owner, d.Store.LogPath(env, id)); err != nil {
 		rerr = errors.Join(rerr, err)
 	}
+	d.writeMetrics(rb, rec.st.Metrics)
+	d.announce(rb, runEvent(finishKind(res.Outcome), &current, res))
 	return res, rerr
 }
 

@@ -175,6 +175,7 @@ func (r *stateRecord) finish(res *Result, p *prepared, id string, by state.Owner
 	for h, rev := range res.Ended {
 		r.st.SetHost(h, state.HostRev{Rev: rev, At: time.Now()})
 	}
+	countFinish(&r.st, res, p)
 	if !unfinished(res) {
 		r.st.Current = nil // else kept: abort finishes what this could not
 	}

@@ -5,6 +5,8 @@ import (
 
 	"github.com/deployctl/deployctl/checks"
 	"github.com/deployctl/deployctl/pkg/configset"
+	"github.com/deployctl/deployctl/pkg/deploymetrics"
+	"github.com/deployctl/deployctl/pkg/notify"
 	"github.com/deployctl/deployctl/pkg/pool"
 	"github.com/deployctl/deployctl/pkg/sshx"
 )
@@ -39,6 +41,10 @@ type Config struct {
 	// Files is the configuration deployed with the code: templates in the
 	// source repo rendered per host (the "config:" section).
 	Files configset.Spec `yaml:"config"`
+	// Notify says who is told when a rollout starts and ends (webhooks,
+	// commands); Metrics where deploy metrics go (textfile, Pushgateway).
+	Notify  notify.Config        `yaml:"notify"`
+	Metrics deploymetrics.Config `yaml:"metrics"`
 	// SchemaVersionFile names a file in the repo holding the storage schema
 	// version (an integer) the code applies at start; see the schema guard.
 	SchemaVersionFile string `yaml:"schema_version_file"`

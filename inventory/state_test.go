@@ -68,3 +68,27 @@ func TestStateSection(t *testing.T) {
 		})
 	}
 }
+
+// The notify and metrics sections are validated where they are written.
+func TestNotifyAndMetricsSections(t *testing.T) {
+	for _, tt := range []struct{ yaml, problem string }{
+		{"notify: {webhooks: [{url: 'ftp://chat/hook'}]}\n", "deployctl.yaml:4: notify.webhooks[0].url"},
+		{"notify: {commands: [{argv: []}]}\n", "notify.commands[0].argv"},
+		{"metrics: {textfile: /var/lib/node_exporter/deploy.txt}\n", "metrics.textfile"},
+		{"metrics: {pushgateway: {url: 'localhost:9091'}}\n", "metrics.pushgateway.url"},
+		{"notify: {webhooks: [{url: 'https://chat.example/hook'}]}\nmetrics: {textfile: /var/lib/node_exporter/deployctl.prom}\n", ""},
+	} {
+		t.Run(tt.yaml, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, "deployctl.yaml", "app: web\nsource: {repo: ./repo}\nservice: {start: [/bin/true], stop: [/bin/true], port: 8080}\n"+tt.yaml)
+			write(t, dir, "environments/prod/inventory.yaml", "hosts:\n  - {name: web1, address: 127.0.1.1}\ngroups:\n  main: [web1]\n")
+			err := validateDir(dir)
+			switch {
+			case tt.problem == "" && err != nil:
+				t.Fatalf("want valid, got:\n%v", err)
+			case tt.problem != "" && (err == nil || !strings.Contains(err.Error(), tt.problem)):
+				t.Fatalf("want a problem %q, got:\n%v", tt.problem, err)
+			}
+		})
+	}
+}

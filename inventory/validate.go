@@ -40,6 +40,8 @@ func (e *Env) validate() []Problem {
 	errs = append(errs, field.Prefix("ssh", c.SSH.Validate())...)
 	errs = append(errs, field.Prefix("pool", c.Pool.Validate())...)
 	errs = append(errs, field.Prefix("state", c.State.WithDefaults(c.Pool).Validate())...)
+	errs = append(errs, c.Notify.Validate()...) // its paths start with notify.
+	errs = append(errs, field.Prefix("metrics", c.Metrics.Validate())...)
 	errs = append(errs, validateService(&c.Service)...)
 	names := map[string]int{}
 	for i, chk := range c.Checks {

@@ -9,6 +9,7 @@ import (
 	"github.com/deployctl/deployctl/deploy"
 	"github.com/deployctl/deployctl/inventory"
 	"github.com/deployctl/deployctl/pkg/gitsrc"
+	"github.com/deployctl/deployctl/pkg/notify"
 	"github.com/deployctl/deployctl/pkg/sshx"
 	"github.com/deployctl/deployctl/pkg/state"
 )
@@ -22,6 +23,7 @@ type app struct {
 	ssh    *sshx.Pool
 	pool   *deploy.PoolHosts
 	checks *deploy.CheckSet
+	notify *notify.Notifier // nil when nobody is to be told
 }
 
 // openApp loads the environment and opens the state store; withSource opens
@@ -36,6 +38,11 @@ func openApp(ctx context.Context, g *GlobalOptions, withSource bool) (*app, erro
 		return nil, err
 	}
 	a := &app{g: g, env: env, store: store}
+	if len(env.Notify.Webhooks)+len(env.Notify.Commands) > 0 {
+		if a.notify, err = notify.New(env.Notify, notify.Options{Resolve: env.Project.Resolve, Logger: g.log}); err != nil {
+			return nil, fmt.Errorf("notify: %w", err)
+		}
+	}
 	if withSource {
 		if a.src, err = openSource(ctx, g, env); err != nil {
 			return nil, err
@@ -75,8 +82,8 @@ func (a *app) Close() error {
 // (connected once a request is confirmed), telling the operator through
 // printer.
 func (a *app) deployer(printer *eventPrinter) *deploy.Deployer {
-	return &deploy.Deployer{
-		Env: a.env, Store: a.store, Source: a.src,
+	d := &deploy.Deployer{
+		Env: a.env, Store: a.store, Source: a.src, Metrics: a.env.Metrics,
 		UI: cmdUI{printer: printer, prompt: newPrompter(a.g), stderr: a.g.stderr},
 		Connect: func(sink deploy.Sink) (*deploy.Engine, func() error, error) {
 			if err := a.connect(); err != nil {
@@ -85,6 +92,10 @@ func (a *app) deployer(printer *eventPrinter) *deploy.Deployer {
 			return a.engine(sink), a.Close, nil
 		},
 	}
+	if a.notify != nil {
+		d.Notify = a.notify
+	}
+	return d
 }
 
 // cmdUI is the operator's side of a run: questions and notes on stderr,

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/deployctl/deployctl/pkg/deploymetrics"
 	"github.com/deployctl/deployctl/pkg/pool"
 )
 
@@ -47,6 +48,9 @@ type State struct {
 	// Schema is the highest schema version any host has started with: the
 	// storage refuses code older than that.
 	Schema int `json:"schema,omitempty"`
+	// Metrics are the environment's deploy counters, kept here so that
+	// they never go backwards whichever deploy host writes them next.
+	Metrics deploymetrics.Counters `json:"metrics,omitzero"`
 }
 
 // Good is a rev and config version that finished on every host.
