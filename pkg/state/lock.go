@@ -26,6 +26,11 @@ type Lock struct {
 	Env   string
 	Owner Owner  // who holds it: this process
 	Stale *Owner // the previous holder, when it died without releasing
+	// Lost is closed when this process no longer holds the lock although
+	// Release was not called yet (and by Release): a shared store's lease
+	// ran out or was revoked. It is nil for the local files, whose lock
+	// goes only with the process; a nil channel never fires in a select.
+	Lost <-chan struct{}
 
 	once    sync.Once
 	err     error
