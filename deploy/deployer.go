@@ -123,6 +123,8 @@ func (d *Deployer) Rollout(work, rb context.Context, req Request) (*Result, erro
 	}
 	defer closeParts()
 
+	work, rb, stopLost := whileLocked(work, rb, lock)
+	defer stopLost()
 	work, stopWatch := d.watchAbort(work)
 	defer stopWatch(nil)
 	rec := &stateRecord{store: d.Store, env: env, st: st, schema: p.schema, stop: stopWatch}
@@ -151,6 +153,13 @@ func (d *Deployer) Rollout(work, rb context.Context, req Request) (*Result, erro
 		if err := d.Store.ClearAbort(env); err != nil {
 			rerr = errors.Join(rerr, fmt.Errorf("%w: clearing the abort request: %w", ErrRecord, err))
 		}
+	}
+	if lostLock(rb) {
+		// Nothing more may change: not the record, not the pool. Say
+		// what each host was doing; abort, from any deploy host, ends it.
+		rerr = fmt.Errorf("%w: %w: stopped at once; hosts changed: %v, left depooled: %v; %s; run 'deployctl abort --env %s' from any deploy host",
+			ErrRollbackFailed, ErrLockLost, res.Changed, res.LeftDepooled, endedOf(res), env)
+		return res, rerr
 	}
 	if err := rec.finish(res, p, id, lock.Owner, d.Store.LogPath(env, id)); err != nil {
 		rerr = errors.Join(rerr, err)
@@ -229,4 +238,43 @@ func Promotion(store StateStore, from string) (Request, state.Good, error) {
 		return Request{}, state.Good{}, fmt.Errorf("%s has no last good deploy to promote", from)
 	}
 	return Request{Verb: "promote", Ref: good.Ref, Rev: good.Rev, TemplateRev: good.TemplateRev, ConfigOnly: good.Kind == state.KindConfig}, good, nil
+}
+
+// whileLocked returns work and rb cancelled, both, as soon as lock is lost
+// (a shared store's lease ran out or was revoked): past that point the run
+// must change nothing. The local files' lock is never lost.
+func whileLocked(work, rb context.Context, lock *state.Lock) (context.Context, context.Context, func()) {
+	w, cancelW := context.WithCancelCause(work)
+	r, cancelR := context.WithCancelCause(rb)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-lock.Lost:
+			cancelW(ErrLockLost)
+			cancelR(ErrLockLost)
+		case <-done:
+		}
+	}()
+	return w, r, func() {
+		close(done)
+		cancelW(nil)
+		cancelR(nil)
+	}
+}
+
+// lostLock reports whether ctx ended because the lock was lost.
+func lostLock(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), ErrLockLost)
+}
+
+// endedOf says which host ended on which rev.
+func endedOf(res *Result) string {
+	var parts []string
+	for _, h := range slices.Sorted(maps.Keys(res.Ended)) {
+		parts = append(parts, h+"="+orNone(gitsrc.Short(res.Ended[h])))
+	}
+	if len(parts) == 0 {
+		return "no host switched"
+	}
+	return "now on: " + strings.Join(parts, " ")
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 // fakeStore is a StateStore in memory: one environment's state, history
 // and abort request, and a lock held by this process only.
 type fakeStore struct {
+	lost    chan struct{} // when set, the Lost of every lock taken
 	mu      sync.Mutex
 	st      state.State
 	history []state.Record
@@ -37,12 +39,14 @@ func (s *fakeStore) Lock(_ context.Context, env string, owner state.Owner, _ tim
 		return nil, fmt.Errorf("%w: %s", state.ErrLocked, env)
 	}
 	s.locked = true
-	return state.NewLock(env, owner, nil, func() error {
+	l := state.NewLock(env, owner, nil, func() error {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.locked = false
 		return nil
-	}), nil
+	})
+	l.Lost = s.lost
+	return l, nil
 }
 
 func (s *fakeStore) Holder(string) (*state.Owner, bool, error) {
@@ -274,5 +278,37 @@ func TestDeployerSchemaGuard(t *testing.T) {
 	}
 	if last := st.history[len(st.history)-1]; last.Ref != "abort" || last.Result != state.ResultRollbackFailed {
 		t.Errorf("abort's history %+v", last)
+	}
+}
+
+// A shared store's lock lost mid-rollout (its lease ran out): the run
+// stops at once — no rollback, no more pool or record writes — and says
+// which hosts it was changing, for an abort from any deploy host.
+func TestDeployerStopsWhenTheLockIsLost(t *testing.T) {
+	f := newFleet(hosts(3), good)
+	st := &fakeStore{st: state.State{LastGood: state.Good{Rev: good}}, lost: make(chan struct{})}
+	d, _ := testDeployer(t, 3, f, st, fakeSource{refs: map[string]string{"v2": next}}, "")
+	var once sync.Once
+	f.onStep = func(host, action string) {
+		if host == "h2" && action == "activate "+next {
+			once.Do(func() { close(st.lost) })
+		}
+	}
+	ctx := context.Background()
+	res, err := d.Rollout(ctx, ctx, Request{Verb: "rollout", Ref: "v2"})
+	if !errors.Is(err, ErrLockLost) || !errors.Is(err, ErrRollbackFailed) || !strings.Contains(err.Error(), "h2") {
+		t.Fatalf("rollout that lost its lock: %v", err)
+	}
+	if f.current["h1"] != next || f.current["h3"] != good {
+		t.Errorf("h1 on %s, h3 on %s: want h1 left as it was and h3 untouched", gitsrc.Short(f.current["h1"]), gitsrc.Short(f.current["h3"]))
+	}
+	if slices.Contains(f.actions("h1"), "activate "+good) {
+		t.Error("a rollback ran after the lock was lost")
+	}
+	if len(st.history) != 0 || st.st.Current == nil {
+		t.Errorf("the record was finished after the lock was lost: history %v, current %v", st.history, st.st.Current)
+	}
+	if res == nil || !slices.Contains(res.Changed, "h2") {
+		t.Errorf("result %+v does not name h2", res)
 	}
 }

@@ -29,6 +29,11 @@ var (
 	// ErrRecord: what happened could not be recorded (state, history,
 	// clearing an abort request); the fleet is as the summary says. Exit 6.
 	ErrRecord = errors.New("recording the rollout failed")
+	// ErrLockLost: the environment's lock stopped being this process's
+	// (a shared store's lease ran out): the run stopped changing anything
+	// at once. Exit 4: the hosts it was changing need an abort, from any
+	// deploy host.
+	ErrLockLost = errors.New("lost the environment's lock")
 	// ErrUsage: the request cannot be run as asked (a flag that does not
 	// fit the environment). Exit 2.
 	ErrUsage = errors.New("usage")
