@@ -92,8 +92,9 @@ func (d *Deployer) Rollout(work, rb context.Context, req Request) (*Result, erro
 		d.UI.Note("rolling back to " + req.Ref)
 	}
 	if st.Current != nil {
-		return nil, fmt.Errorf("rollout %s (%s %s, by %s) did not finish: its hosts may be depooled or mixed; run 'deployctl abort --env %s' to return every host to last good first",
-			st.Current.ID, st.Current.Kind, st.Current.Ref, st.Current.By, env)
+		c := st.Current
+		return nil, fmt.Errorf("%w: rollout %s (%s %s, by %s) did not finish (phase %s, host %s, step %s, changed %v, started %s ago): its hosts may be depooled or mixed; run 'deployctl abort --env %s' to return every host to last good first",
+			ErrUnfinished, c.ID, c.Kind, c.Ref, c.By, c.Phase, c.Host, c.Step, c.ChangedHosts, time.Since(c.Started).Round(time.Second), env)
 	}
 	p, err := d.prepare(work, st, req)
 	if err != nil {

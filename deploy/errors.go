@@ -34,6 +34,11 @@ var (
 	// at once. Exit 4: the hosts it was changing need an abort, from any
 	// deploy host.
 	ErrLockLost = errors.New("lost the environment's lock")
+	// ErrUnfinished: the environment's record holds a rollout that did not
+	// finish (its process died, or a second interrupt stopped its
+	// rollback): nothing may start before an abort ends it. Exit 5, as
+	// for a lock held by a live rollout.
+	ErrUnfinished = errors.New("an unfinished rollout holds the environment")
 	// ErrUsage: the request cannot be run as asked (a flag that does not
 	// fit the environment). Exit 2.
 	ErrUsage = errors.New("usage")

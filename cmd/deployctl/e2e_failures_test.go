@@ -236,7 +236,7 @@ func TestE2EHostThatCannotReturn(t *testing.T) {
 	}
 	x.requireView(want{"host1": {good, false}, "host2": {good, true}, "host3": {good, true}})
 	// The next rollout is refused until abort finishes.
-	if code, _, errOut := x.run("rollout", tag); code != exitError || !strings.Contains(errOut, "deployctl abort") {
+	if code, _, errOut := x.run("rollout", tag); code != exitLocked || !strings.Contains(errOut, "deployctl abort") {
 		t.Errorf("rollout after a failed rollback: exit %d: %s", code, errOut)
 	}
 	os.Remove(x.f.Host(t, "host1").Path("/srv/fail-" + good))

@@ -394,8 +394,8 @@ func TestE2ESIGKILLThenAbort(t *testing.T) {
 		t.Errorf("status after SIGKILL: exit %d\n%s%s", code, out, errOut)
 	}
 	code, _, errOut = x.run("rollout", "v2")
-	if code != exitError || !strings.Contains(errOut, "deployctl abort") {
-		t.Errorf("rollout after a crash: exit %d, want %d asking for abort: %s", code, exitError, errOut)
+	if code != exitLocked || !strings.Contains(errOut, "deployctl abort") {
+		t.Errorf("rollout after a crash: exit %d, want %d asking for abort: %s", code, exitLocked, errOut)
 	}
 	code, _, errOut = x.run("abort")
 	if code != exitOK {

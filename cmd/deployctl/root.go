@@ -34,8 +34,9 @@ const exitStatusHelp = `
 
 Exit status: 0 done, 1 error before any host changed, 2 usage or configuration
 error, 3 rolled back, 4 rollback failed (named hosts need a person; also after
-a panic), 5 locked, 6 the fleet is as reported but the state or history could
-not be written, 130 interrupted.`
+a panic), 5 locked (or held by an unfinished rollout: abort it), 6 the fleet
+is as reported but the state or history could not be written, 130
+interrupted.`
 
 // exitCode maps an error to the exit code table.
 func exitCode(err error) int {
@@ -46,7 +47,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, configset.ErrTemplate):
 		return exitError
-	case errors.Is(err, state.ErrLocked):
+	case errors.Is(err, state.ErrLocked), errors.Is(err, deploy.ErrUnfinished):
 		return exitLocked
 	case errors.Is(err, deploy.ErrRollbackFailed), errors.Is(err, deploy.ErrPanic):
 		return exitRollbackFailed

@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Errors returned by the Store, wrapped with the environment or file they
@@ -30,6 +31,9 @@ func (e *LockedError) Error() string {
 	who := "another process (owner not recorded)"
 	if e.Holder != nil {
 		who = e.Holder.String()
+		if !e.Holder.Time.IsZero() {
+			who += fmt.Sprintf(" (held for %s)", time.Since(e.Holder.Time).Round(time.Second))
+		}
 	}
 	return fmt.Sprintf("%s: %s is held by %s", ErrLocked, e.Env, who)
 }
