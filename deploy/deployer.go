@@ -158,8 +158,8 @@ func (d *Deployer) Rollout(work, rb context.Context, req Request) (*Result, erro
 	if lostLock(rb) {
 		// Nothing more may change: not the record, not the pool. Say
 		// what each host was doing; abort, from any deploy host, ends it.
-		rerr = fmt.Errorf("%w: %w: stopped at once; hosts changed: %v, left depooled: %v; %s; run 'deployctl abort --env %s' from any deploy host",
-			ErrRollbackFailed, ErrLockLost, res.Changed, res.LeftDepooled, endedOf(res), env)
+		rerr = fmt.Errorf("%w: %w: stopped at once; %s; left depooled: %v; run 'deployctl abort --env %s' from any deploy host",
+			ErrRollbackFailed, ErrLockLost, res.nowOn(), res.LeftDepooled, env)
 		return res, rerr
 	}
 	if err := rec.finish(res, p, id, lock.Owner, d.Store.LogPath(env, id)); err != nil {
@@ -266,16 +266,4 @@ func whileLocked(work, rb context.Context, lock *state.Lock) (context.Context, c
 // lostLock reports whether ctx ended because the lock was lost.
 func lostLock(ctx context.Context) bool {
 	return errors.Is(context.Cause(ctx), ErrLockLost)
-}
-
-// endedOf says which host ended on which rev.
-func endedOf(res *Result) string {
-	var parts []string
-	for _, h := range slices.Sorted(maps.Keys(res.Ended)) {
-		parts = append(parts, h+"="+orNone(gitsrc.Short(res.Ended[h])))
-	}
-	if len(parts) == 0 {
-		return "no host switched"
-	}
-	return "now on: " + strings.Join(parts, " ")
 }

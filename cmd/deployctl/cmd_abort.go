@@ -57,7 +57,7 @@ func runAbort(ctx context.Context, g *GlobalOptions, opts AbortOptions) error {
 		}
 		return err
 	case out.Restored != nil:
-		printer.Summary(out.Restored, "abort: "+endedText(out.Restored))
+		printer.Summary(out.Restored, "abort: "+out.Restored.EndedText())
 		return reported(err)
 	}
 	return err

@@ -5,18 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"os/signal"
-	"slices"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/deployctl/deployctl/deploy"
-	"github.com/deployctl/deployctl/pkg/gitsrc"
 )
 
 // Defaults of the rollout flags.
@@ -97,7 +93,7 @@ func runRollout(ctx context.Context, g *GlobalOptions, opts RolloutOptions, req 
 	if res == nil {
 		return err
 	}
-	printer.Summary(res, summaryText(req.Verb, res))
+	printer.Summary(res, res.Summary(req.Verb))
 	return reported(err)
 }
 
@@ -162,56 +158,6 @@ var errSignal = errors.New("signal")
 // back: an operator's ^C, a service manager's stop, and the operator's SSH
 // session dropping.
 var interruptSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
-
-func summaryText(verb string, res *deploy.Result) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s (%s): %s in %s", verb, res.Ref, gitsrc.Short(res.Rev), res.Outcome, res.Duration.Round(time.Millisecond))
-	if res.FailedHost != "" {
-		fmt.Fprintf(&b, "\n  failed: %s at %s: %s", res.FailedHost, res.FailedStep, res.Reason)
-	} else if res.Reason != "" {
-		fmt.Fprintf(&b, "\n  reason: %s", res.Reason)
-	}
-	b.WriteString("\n  " + endedText(res))
-	return b.String()
-}
-
-// endedText says which host ended on which rev, which hosts are out of the
-// pool, and why.
-func endedText(res *deploy.Result) string {
-	var parts []string
-	if len(res.Ended) > 0 {
-		var hosts []string
-		for _, h := range slices.Sorted(maps.Keys(res.Ended)) {
-			hosts = append(hosts, h+"="+orNone(gitsrc.Short(res.Ended[h])))
-		}
-		parts = append(parts, "hosts changed, now on: "+strings.Join(hosts, " "))
-	} else {
-		parts = append(parts, "no host changed")
-	}
-	if len(res.Tolerated) > 0 {
-		parts = append(parts, "failed within failure_limit: "+strings.Join(res.Tolerated, " "))
-	}
-	if len(res.NotReturned) > 0 {
-		parts = append(parts, "NOT back on what they ran before: "+strings.Join(res.NotReturned, " "))
-	}
-	if len(res.Refused) > 0 {
-		parts = append(parts, "kept on the new code by the schema guard: "+strings.Join(res.Refused, " "))
-		if res.Settled() {
-			parts = append(parts, "the fleet is serving, mixed; go forward: roll out a rev at the storage's schema")
-		}
-	}
-	if len(res.LeftDepooled) > 0 {
-		parts = append(parts, "NEEDS A PERSON: left depooled: "+strings.Join(res.LeftDepooled, " "))
-	}
-	if len(res.LeftAlone) > 0 {
-		parts = append(parts, "left out of the pool as someone else depooled them: "+strings.Join(res.LeftAlone, " "))
-	}
-	if res.Panic != "" {
-		first, _, _ := strings.Cut(res.Panic, "\n")
-		parts = append(parts, "PANIC (a deployctl bug; the stack is in the log): "+first)
-	}
-	return strings.Join(parts, "\n  ")
-}
 
 func orNone(s string) string {
 	if s == "" {
