@@ -88,11 +88,10 @@ func (s *fakeStore) Append(_ string, rec state.Record) error {
 func (s *fakeStore) History(_ string, limit int) ([]state.Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []state.Record
-	for i := len(s.history) - 1; i >= 0 && len(out) < limit; i-- {
-		out = append(out, s.history[i])
+	if limit <= 0 || limit > len(s.history) {
+		limit = len(s.history)
 	}
-	return out, nil
+	return slices.Clone(s.history[len(s.history)-limit:]), nil
 }
 
 // clone deep-copies a state, as a store that writes it out would.

@@ -251,8 +251,8 @@ func (d *Deployer) Status(ctx context.Context) (*EnvStatus, error) {
 	return rep, nil
 }
 
-// History returns the environment's last limit runs, newest first (0:
-// all).
+// History returns the environment's last limit runs (0: all), oldest
+// first, newest last.
 func (d *Deployer) History(limit int) ([]state.Record, error) {
 	return d.Store.History(d.Env.Name, limit)
 }

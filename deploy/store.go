@@ -24,6 +24,7 @@ type StateStore interface {
 	Load(env string) (state.State, error)
 	Save(env string, st state.State) error
 	Append(env string, rec state.Record) error
+	// History returns the last limit records (0: all), oldest first.
 	History(env string, limit int) ([]state.Record, error)
 	// LogFile opens run id's log for appending; LogPath says where it is.
 	LogFile(env, id string) (io.WriteCloser, error)
