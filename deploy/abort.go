@@ -90,6 +90,9 @@ func (d *Deployer) abortCrashed(ctx context.Context, message string) (*Result, e
 		return nil, err
 	}
 	defer lock.Release()
+	ctx, _, stopLost := whileLocked(ctx, ctx, lock)
+	defer stopLost()
+	ctx = d.fenced(ctx)
 	if err := d.Store.ClearAbort(env); err != nil {
 		return nil, fmt.Errorf("clearing the abort request: %w", err)
 	}

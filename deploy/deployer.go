@@ -126,6 +126,7 @@ func (d *Deployer) Rollout(work, rb context.Context, req Request) (*Result, erro
 
 	work, rb, stopLost := whileLocked(work, rb, lock)
 	defer stopLost()
+	work, rb = d.fenced(work), d.fenced(rb)
 	work, stopWatch := d.watchAbort(work)
 	defer stopWatch(nil)
 	rec := &stateRecord{store: d.Store, env: env, st: st, schema: p.schema, stop: stopWatch}

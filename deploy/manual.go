@@ -77,6 +77,7 @@ func (d *Deployer) manual(ctx context.Context, host, verb string, change func(co
 		return pool.State{}, err
 	}
 	defer lock.Release()
+	ctx = d.fenced(ctx)
 	st, err := d.Store.Load(env)
 	if err != nil {
 		return pool.State{}, err

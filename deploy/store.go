@@ -3,8 +3,12 @@ package deploy
 import (
 	"context"
 	"io"
+	"slices"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/deployctl/deployctl/pkg/pool"
 	"github.com/deployctl/deployctl/pkg/state"
 )
 
@@ -56,4 +60,31 @@ type UI interface {
 	Note(msg string)
 	// Event shows one event.
 	Event(ev Event)
+}
+
+// fencingStore is a StateStore whose lock can guard pool writes
+// (etcdstate): Fence gives the compares an etcd pool write puts in its
+// transaction, Check re-checks the lock before a write that cannot be
+// fenced.
+type fencingStore interface {
+	Fence(env string) []clientv3.Cmp
+	Check(ctx context.Context, env string) error
+}
+
+// fenced returns ctx guarding every pool write with the store's lock of
+// the environment, when the store can (else ctx). The lock's compares go
+// into the pool's own etcd transactions only when the pool is on the same
+// etcd as the state: another cluster has no such key. Every other pool
+// write re-checks the lock just before.
+func (d *Deployer) fenced(ctx context.Context) context.Context {
+	f, ok := d.Store.(fencingStore)
+	if !ok {
+		return ctx
+	}
+	env := d.Env.Name
+	fence := pool.Fence{Check: func(ctx context.Context) error { return f.Check(ctx, env) }}
+	if p := d.Env.Pool.WithDefaults(); p.Backend == pool.BackendEtcd && slices.Equal(p.Etcd.Endpoints, d.Env.State.Etcd.Endpoints) {
+		fence = pool.Fence{Cmps: f.Fence(env)}
+	}
+	return pool.WithFence(ctx, fence)
 }

@@ -16,14 +16,15 @@ import (
 
 // app is one environment with its parts opened: what most commands need.
 type app struct {
-	g      *GlobalOptions
-	env    *inventory.Env
-	store  *state.Store
-	src    *gitsrc.Source // nil unless asked for
-	ssh    *sshx.Pool
-	pool   *deploy.PoolHosts
-	checks *deploy.CheckSet
-	notify *notify.Notifier // nil when nobody is to be told
+	g          *GlobalOptions
+	env        *inventory.Env
+	store      deploy.StateStore
+	closeStore func() error
+	src        *gitsrc.Source // nil unless asked for
+	ssh        *sshx.Pool
+	pool       *deploy.PoolHosts
+	checks     *deploy.CheckSet
+	notify     *notify.Notifier // nil when nobody is to be told
 }
 
 // openApp loads the environment and opens the state store; withSource opens
@@ -33,7 +34,9 @@ func openApp(ctx context.Context, g *GlobalOptions, withSource bool) (*app, erro
 	if err != nil {
 		return nil, err
 	}
-	store, err := g.openStore(env)
+	// The store lives as long as the command: its lock is released by the
+	// run, and an etcd client's connections end with the process.
+	store, _, err := g.openStore(ctx, env)
 	if err != nil {
 		return nil, err
 	}

@@ -47,10 +47,11 @@ func runPromote(ctx context.Context, g *GlobalOptions, opts PromoteOptions) erro
 	if err != nil {
 		return err
 	}
-	store, err := g.openStore(from)
+	store, closeStore, err := g.openStore(ctx, from)
 	if err != nil {
 		return err
 	}
+	defer closeStore()
 	req, good, err := deploy.Promotion(store, opts.From)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,8 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/deployctl/deployctl/deploy"
 	"github.com/deployctl/deployctl/inventory"
 	"github.com/deployctl/deployctl/pkg/state"
+	"github.com/deployctl/deployctl/pkg/state/etcdstate"
 )
 
 // GlobalOptions are the flags every command takes.
@@ -93,17 +96,36 @@ func (g *GlobalOptions) stateDir(env *inventory.Env) (dir string, shared bool, e
 	return DefaultStateDir, true, nil
 }
 
-// openStore opens env's state store: the shared default refuses
-// permissions that would give each operator a lock of their own.
-func (g *GlobalOptions) openStore(env *inventory.Env) (*state.Store, error) {
+// openStore opens env's state store: the local files (the shared default
+// refuses permissions that would give each operator a lock of their own),
+// or etcd, shared by every deploy host, with run logs kept in the local
+// state dir. close releases it.
+func (g *GlobalOptions) openStore(ctx context.Context, env *inventory.Env) (store deploy.StateStore, close func() error, err error) {
 	dir, shared, err := g.stateDir(env)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	if env.State.Backend == inventory.StateEtcd {
+		c := env.State.Etcd
+		s, err := etcdstate.Open(ctx, etcdstate.Config{
+			Endpoints: c.Endpoints, Prefix: c.Prefix, Username: c.Username, PasswordFile: env.Project.Resolve(c.PasswordFile),
+			TLS:         etcdstate.TLS{CAFile: env.Project.Resolve(c.TLS.CAFile), CertFile: env.Project.Resolve(c.TLS.CertFile), KeyFile: env.Project.Resolve(c.TLS.KeyFile)},
+			DialTimeout: c.DialTimeout, RequestTimeout: c.RequestTimeout, LeaseTTL: c.LeaseTTL, LogDir: dir,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("state: %w", err)
+		}
+		return s, s.Close, nil
+	}
+	open := state.Open
 	if shared {
-		return state.OpenShared(dir)
+		open = state.OpenShared
 	}
-	return state.Open(dir)
+	s, err := open(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, func() error { return nil }, nil
 }
 
 type usageError struct{ msg string }

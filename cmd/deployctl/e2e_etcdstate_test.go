@@ -1,0 +1,68 @@
+package main
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// waitStatus polls deployctl status (whatever the state backend) until
+// cond holds.
+func (x *e2e) waitStatus(what string, cond func(statusReport) bool) statusReport {
+	x.t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		if rep := x.status(); cond(rep) {
+			return rep
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	x.t.Fatalf("timed out waiting for %s", what)
+	return statusReport{}
+}
+
+// Two deploy hosts — two state dirs — on one environment with the state on
+// the fleet's etcd: while one rolls out, the other is refused (exit 5,
+// naming it); once the first is killed (SIGKILL) its lease runs out, the
+// other sees the orphaned rollout in status, aborts it, every host back on
+// the good rev and pooled, and rolls out itself.
+func TestE2ESharedStateOnEtcd(t *testing.T) {
+	x := newE2EWith(t, testOverlay+"state: {backend: etcd, etcd: {prefix: /deployctl-e2e/, lease_ttl: 5s}}\n")
+	other := *x
+	other.state = filepath.Join(t.TempDir(), "second-deploy-host")
+	good := x.status().Hosts[0].Rev
+	tag := pickOther(x, good)
+	binary(t)
+	stopLoad := x.load()
+
+	cmd, _, wait := x.start("rollout", tag, "-m", "first deploy host")
+	x.waitStatus("the first rollout to change host2", func(r statusReport) bool {
+		return r.Current != nil && slices.Contains(r.Current.ChangedHosts, "host2")
+	})
+	code, _, errOut := other.run("rollout", tag, "--lock-wait", "500ms")
+	if code != exitLocked || !strings.Contains(errOut, "first deploy host") {
+		t.Errorf("second deploy host's rollout: exit %d, want %d naming the first: %s", code, exitLocked, errOut)
+	}
+	cmd.Process.Kill()
+	wait()
+
+	rep := other.waitStatus("the orphan's lease to run out", func(r statusReport) bool { return r.Current != nil && !r.LockLive })
+	if !slices.Contains(rep.Current.ChangedHosts, "host2") {
+		t.Errorf("status on the other deploy host: %+v, want the orphaned rollout with host2 changed", rep.Current)
+	}
+	if code, _, errOut := other.run("rollout", tag); code != exitLocked || !strings.Contains(errOut, "deployctl abort") {
+		t.Errorf("rollout over the orphan: exit %d, want %d asking for abort: %s", code, exitLocked, errOut)
+	}
+	if code, _, errOut := other.run("abort"); code != exitOK {
+		t.Fatalf("abort from the other deploy host: exit %d: %s", code, errOut)
+	}
+	x.requireView(want{"host1": {good, true}, "host2": {good, true}, "host3": {good, true}})
+	if code, _, _ := other.run("rollout", tag); code != exitOK {
+		t.Errorf("rollout from the other deploy host: exit %d", code)
+	}
+	x.requireNoFailures(stopLoad)
+	rev := x.f.Rev(tag)
+	x.requireView(want{"host1": {rev, true}, "host2": {rev, true}, "host3": {rev, true}})
+}
