@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -65,4 +66,35 @@ func TestE2ESharedStateOnEtcd(t *testing.T) {
 	x.requireNoFailures(stopLoad)
 	rev := x.f.Rev(tag)
 	x.requireView(want{"host1": {rev, true}, "host2": {rev, true}, "host3": {rev, true}})
+}
+
+// An environment deployed with the local state moves to etcd with `state
+// migrate --to etcd`: last good and history come along, and a second
+// migrate is refused, changing nothing.
+func TestE2EStateMigrateToEtcd(t *testing.T) {
+	x := newE2E(t)
+	good := x.status().Hosts[0].Rev
+	tag := pickOther(x, good)
+	stopLoad := x.load() // the pooled 5xx check needs traffic to judge
+	code, _, _ := x.run("rollout", tag)
+	x.requireNoFailures(stopLoad)
+	if code != exitOK {
+		t.Fatalf("rollout on the local state: exit %d", code)
+	}
+	x.withOverlay(fmt.Sprintf("state: {backend: etcd, etcd: {prefix: /deployctl-migrate-%d/}}\n", time.Now().UnixNano()))
+	if st := x.status(); st.LastGood.Rev != "" {
+		t.Fatalf("etcd already has last good %s before the migrate", st.LastGood.Rev)
+	}
+	if code, out, errOut := x.run("state", "migrate", "--to", "etcd"); code != exitOK || !strings.Contains(out, "copied") {
+		t.Fatalf("state migrate: exit %d: %s%s", code, out, errOut)
+	}
+	if st := x.status(); st.LastGood.Rev != x.f.Rev(tag) {
+		t.Errorf("last good on etcd after the migrate: %q, want %s", st.LastGood.Rev, x.f.Rev(tag))
+	}
+	if code, out, _ := x.run("history", "-o", "json"); code != exitOK || strings.Count(out, `"result":"done"`) != 1 {
+		t.Errorf("history on etcd after the migrate: exit %d:\n%s", code, out)
+	}
+	if code, _, errOut := x.run("state", "migrate", "--to", "etcd"); code == exitOK || !strings.Contains(errOut, "etcd") {
+		t.Errorf("a second migrate: exit %d: %s", code, errOut)
+	}
 }
