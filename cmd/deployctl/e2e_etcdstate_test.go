@@ -2,9 +2,13 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -97,4 +101,71 @@ func TestE2EStateMigrateToEtcd(t *testing.T) {
 	if code, _, errOut := x.run("state", "migrate", "--to", "etcd"); code == exitOK || !strings.Contains(errOut, "etcd") {
 		t.Errorf("a second migrate: exit %d: %s", code, errOut)
 	}
+}
+
+// freezeEtcd stops the fleet's etcd (SIGSTOP) and returns a thaw; the
+// test's cleanup thaws it in any case.
+func freezeEtcd(t *testing.T, x *e2e) (thaw func()) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(x.f.Dir, "etcd.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	thaw = func() { once.Do(func() { syscall.Kill(pid, syscall.SIGCONT) }) }
+	t.Cleanup(thaw)
+	return thaw
+}
+
+// etcd becomes unreachable mid-rollout: the rollout's lease deadline
+// passes, it stops changing anything and exits 4 naming the hosts — while
+// etcd is still down, so it cannot have touched a pool after the deadline;
+// once etcd is back, an abort from another deploy host finishes the job.
+func TestE2EEtcdUnreachableMidRollout(t *testing.T) {
+	x := newE2EWith(t, testOverlay+fmt.Sprintf("state: {backend: etcd, etcd: {prefix: /deployctl-freeze-%d/, lease_ttl: 5s}}\n", time.Now().UnixNano()))
+	other := *x
+	other.state = filepath.Join(t.TempDir(), "second-deploy-host")
+	good := x.status().Hosts[0].Rev
+	binary(t)
+	stopLoad := x.load()
+	cmd, out, wait := x.start("rollout", pickOther(x, good))
+	x.waitStatus("the rollout to change host2", func(r statusReport) bool {
+		return r.Current != nil && slices.Contains(r.Current.ChangedHosts, "host2")
+	})
+	thaw := freezeEtcd(t, x)
+	exited := make(chan int, 1)
+	go func() { exited <- wait() }()
+	select {
+	case code := <-exited:
+		if code != exitRollbackFailed || !strings.Contains(out.String(), "lost the environment's lock") || !strings.Contains(out.String(), "host2") {
+			t.Errorf("rollout that lost etcd: exit %d, want %d naming the hosts:\n%s", code, exitRollbackFailed, out.String())
+		}
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("the rollout did not stop while etcd was unreachable:\n%s", out.String())
+	}
+	thaw()
+
+	// The orphan's lease expires once etcd runs again; abort from the
+	// other deploy host waits for it, then restores every host.
+	var code int
+	var errOut string
+	for i := 0; i < 60; i++ {
+		if code, _, errOut = other.run("abort"); code != exitLocked {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	if code != exitOK {
+		t.Fatalf("abort from the other deploy host: exit %d: %s", code, errOut)
+	}
+	x.requireNoFailures(stopLoad)
+	x.requireView(want{"host1": {good, true}, "host2": {good, true}, "host3": {good, true}})
 }
