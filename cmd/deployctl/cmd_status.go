@@ -47,7 +47,7 @@ func runStatus(ctx context.Context, g *GlobalOptions) error {
 	fmt.Fprintf(w, "  previous   %s\n", describeGood(rep.Previous))
 	switch {
 	case rep.Lock != nil && rep.LockLive:
-		fmt.Fprintf(w, "  lock       held by %s\n", rep.Lock)
+		fmt.Fprintf(w, "  lock       held by %s, for %s\n", rep.Lock, age(rep.Lock.Time))
 	case rep.Lock != nil:
 		fmt.Fprintf(w, "  lock       STALE: %s died holding it (deployctl lock release --force clears it)\n", rep.Lock)
 	default:
@@ -58,7 +58,7 @@ func runStatus(ctx context.Context, g *GlobalOptions) error {
 		if rep.LockLive {
 			live = "running"
 		}
-		fmt.Fprintf(w, "  rollout    %s %s (%s) by %s: %s, phase %s, host %s, step %s, changed %v\n", c.ID, c.Ref, gitsrc.Short(c.Rev), c.By, live, c.Phase, c.Host, c.Step, c.ChangedHosts)
+		fmt.Fprintf(w, "  rollout    %s %s (%s) by %s: %s, phase %s, host %s, step %s, changed %v, started %s ago\n", c.ID, c.Ref, gitsrc.Short(c.Rev), c.By, live, c.Phase, c.Host, c.Step, c.ChangedHosts, age(c.Started))
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nHOST\tREV\tRELEASE\tDRIFT\tPOOLED\tWEIGHT\tLB\tSESSIONS\tERROR")
@@ -85,4 +85,12 @@ func describeGood(g state.Good) string {
 		s += " (" + g.Ref + ")"
 	}
 	return s + " at " + g.At.UTC().Format(time.RFC3339)
+}
+
+// age is how long ago t was, to the second ("?" when unknown).
+func age(t time.Time) string {
+	if t.IsZero() {
+		return "?"
+	}
+	return time.Since(t).Round(time.Second).String()
 }
