@@ -117,8 +117,9 @@ func (d *Deployer) abortCrashed(ctx context.Context, message string) (*Result, e
 	// later abort knows it; a failed write does not stop the restore.
 	rec := &stateRecord{store: d.Store, env: env, st: st}
 	var held map[string]pool.Prior
+	var ranNew []string
 	if c := st.Current; c != nil {
-		held = c.Held
+		held, ranNew = c.Held, c.RanNew
 		d.UI.Note(fmt.Sprintf("rollout %s of %s by %s did not finish (phase %s, host %s, step %s); returning every host to what it ran before",
 			c.ID, c.Ref, c.By, c.Phase, c.Host, c.Step))
 	}
@@ -131,7 +132,7 @@ func (d *Deployer) abortCrashed(ctx context.Context, message string) (*Result, e
 	}
 	started := time.Now()
 	res, rerr := e.restoreRun(ctx, RestoreOptions{
-		LastGood: good.Rev, LastGoodConfigs: good.Configs, Points: points, Held: held,
+		LastGood: good.Rev, LastGoodConfigs: good.Configs, Points: points, Held: held, RanNew: ranNew, Recorded: st.Current != nil,
 		Guard: d.schemaFloor(max(st.Schema, good.Schema)),
 	}, hosts, abortRecord{rec})
 	saveErr := rec.err
@@ -191,5 +192,6 @@ func (abortRecord) phase(Phase)                           {}
 func (abortRecord) at(string, Step)                       {}
 func (abortRecord) changing(string)                       {}
 func (abortRecord) switched(string, string)               {}
+func (abortRecord) startingNew(string)                    {}
 func (abortRecord) adopted(string)                        {}
 func (abortRecord) restorePoints(map[string]RestorePoint) {}

@@ -51,6 +51,10 @@ type run struct {
 	live      map[string]string // host -> rev running, once changed ("" stopped)
 	started   map[string]string // host -> rev whose code it last started (or tried to), or a crashed run may have
 	panicked  string            // the run's first recovered panic, with its stack
+	// recorded and ranNew: a restore's knowledge of the crashed run (see
+	// RestoreOptions).
+	recorded bool
+	ranNew   []string
 	// poolBefore is each host's pool state in preflight: what a crash in
 	// the middle of its depool (say, during the drain) must restore.
 	poolBefore map[string]pool.State

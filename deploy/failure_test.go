@@ -357,3 +357,23 @@ func TestPreflightBoundGrowsWithTheFleet(t *testing.T) {
 		}
 	}
 }
+
+// Abort after a crash that came after h2's switch but before its start:
+// the record says only h1 started the new code, so h2 goes back to its old
+// code whatever the schema guard, while h1 is kept on the new code.
+func TestRestoreAfterASwitchThatNeverStarted(t *testing.T) {
+	f := newFleet(hosts(3), good)
+	f.current["h1"], f.running["h1"] = next, next
+	f.current["h2"], f.running["h2"], f.pooled["h2"] = next, "", pool.PooledNo
+	e, _ := testEngine(testEnv(t, 3, nil), f)
+	held := map[string]pool.Prior{"h2": {Host: "h2", Changed: true, Before: pool.State{Pooled: pool.PooledYes, Weight: 10}}}
+	res, err := e.Restore(context.Background(), RestoreOptions{LastGood: good, Guard: refuse, Held: held, Recorded: true, RanNew: []string{"h1"},
+		Points: map[string]RestorePoint{"h1": {Rev: good}, "h2": {Rev: good}, "h3": {Rev: good}}}, hosts(3))
+	if !errors.Is(err, ErrRollbackFailed) || !slices.Equal(res.Refused, []string{"h1"}) || !res.Settled() {
+		t.Fatalf("err %v, refused %v, settled %v; want h1 refused, the fleet settled", err, res.Refused, res.Settled())
+	}
+	if f.running["h2"] != good || f.pooled["h2"] != pool.PooledYes || f.running["h1"] != next {
+		t.Errorf("h1 runs %s, h2 runs %q pooled %s; want h1 kept on the new code, h2 back on its old code and pooled",
+			gitsrc.Short(f.running["h1"]), gitsrc.Short(f.running["h2"]), f.pooled["h2"])
+	}
+}

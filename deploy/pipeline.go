@@ -130,6 +130,9 @@ func (e *run) do(ctx context.Context, h *onHost, s Step) (string, error) {
 		return e.activate(ctx, r, host, p)
 	case StepStart:
 		e.setStarted(host, rev)
+		if rev != e.point(host).Rev {
+			e.rec.startingNew(host)
+		}
 		if p.reload {
 			return e.service(ctx, r, host, rev, "reload", e.Env.Service.StartTimeout)
 		}

@@ -23,6 +23,8 @@ type recorder interface {
 	changing(host string)
 	// switched: host's current now points at rev.
 	switched(host, rev string)
+	// startingNew: host's service is about to start the new code.
+	startingNew(host string)
 	// adopted: every host runs rev, taken as last good.
 	adopted(rev string)
 	// held: the hosts this run holds out of the pool, with what Repool
@@ -39,6 +41,7 @@ func (noRecord) phase(Phase)                           {}
 func (noRecord) at(string, Step)                       {}
 func (noRecord) changing(string)                       {}
 func (noRecord) switched(string, string)               {}
+func (noRecord) startingNew(string)                    {}
 func (noRecord) adopted(string)                        {}
 func (noRecord) held(map[string]pool.Prior)            {}
 func (noRecord) restorePoints(map[string]RestorePoint) {}
@@ -110,6 +113,10 @@ func (r *stateRecord) switched(host, rev string) {
 		c.Host, c.Step = host, StepActivate.String()
 		r.st.SetHost(host, state.HostRev{Rev: rev, At: time.Now()})
 	})
+}
+
+func (r *stateRecord) startingNew(host string) {
+	r.update(func(c *state.Rollout) { c.MarkRanNew(host) })
 }
 
 func (r *stateRecord) adopted(rev string) {

@@ -241,6 +241,12 @@ type RestoreOptions struct {
 	// Repool needs: Restore repools them instead of leaving them out as
 	// someone else's.
 	Held map[string]pool.Prior
+	// Recorded says the crashed run's record is known; RanNew are then the
+	// hosts on which it started (or tried to start) its new code. Any
+	// other host only goes back to the code it ran, whatever the schema
+	// guard. Without a record every host counts as having run it.
+	Recorded bool
+	RanNew   []string
 }
 
 // Restore returns every host of hosts that is not on its restore point
@@ -268,6 +274,7 @@ func (e *Engine) restoreRun(ctx context.Context, o RestoreOptions, hosts []strin
 	for h, p := range o.Held {
 		r.priors[h] = p
 	}
+	r.ranNew, r.recorded = o.RanNew, o.Recorded
 	err = r.recovered(func() error { return r.restoreAll(ctx, res, hosts) })
 	if res.Panic = r.panicOf(); res.Panic != "" && !errors.Is(err, ErrPanic) {
 		err = fmt.Errorf("%w: %w", ErrPanic, err)
@@ -283,7 +290,11 @@ func (e *run) restoreAll(ctx context.Context, res *Result, hosts []string) error
 	}
 	for _, h := range hosts {
 		e.setLive(h, currents[h].Rev)
-		e.setStarted(h, currents[h].Rev)
+		started := currents[h].Rev // it may have started what current points at
+		if e.recorded && !slices.Contains(e.ranNew, h) {
+			started = e.point(h).Rev // the crashed run never started new code here
+		}
+		e.setStarted(h, started)
 	}
 	var revs []string
 	for _, h := range hosts {

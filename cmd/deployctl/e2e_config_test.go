@@ -7,6 +7,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -290,13 +291,24 @@ func TestE2EPromote(t *testing.T) {
 // and a rollout forward needs nothing else.
 func TestE2EAbortAfterCrashKeepsSchemaGuard(t *testing.T) {
 	x := newE2E(t)
-	x.withOverlay("schema_version_file: SCHEMA\n")
+	// host2's before_host hook (after its depool, before its stop) holds
+	// the rollout there, so the kill lands at one known point.
+	marker := filepath.Join(t.TempDir(), "host2-held")
+	x.withOverlay(fmt.Sprintf("schema_version_file: SCHEMA\nhooks:\n  before_host:\n    - {name: hold, argv: [sh, -c, 'if [ \"$DEPLOYCTL_HOST\" = host2 ] && [ ! -e %[1]s ]; then touch %[1]s; sleep 60; fi'], timeout: 2m}\n", marker))
 	good := x.status().Hosts[0].Rev
 	raised := tagCommit(t, x.f.RepoDir, pickOther(x, good), "schema-crash", map[string]string{"SCHEMA": "5\n"})
 	binary(t)
 	stopLoad := x.load()
 	cmd, _, wait := x.start("rollout", "schema-crash", "--allow-schema-change")
-	x.waitChanged("host2")
+	for i := 0; i < 900; i++ {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("the rollout never reached host2's before_host hook: %v", err)
+	}
 	cmd.Process.Kill()
 	wait()
 	code, out, errOut := x.run("abort")

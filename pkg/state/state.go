@@ -91,8 +91,12 @@ type Rollout struct {
 	Host  string `json:"host,omitempty"` // the target host of the current step
 	Step  string `json:"step,omitempty"` // the current step of the per-host pipeline
 
-	ChangedHosts []string           `json:"changed_hosts,omitempty"` // in the order they changed; rollback goes in reverse
-	Hosts        map[string]HostRun `json:"hosts,omitempty"`
+	ChangedHosts []string `json:"changed_hosts,omitempty"` // in the order they changed; rollback goes in reverse
+	// RanNew are the hosts on which the rollout started (or tried to start)
+	// the new code: only they can have moved the storage's schema, so a
+	// later abort lets the others go back whatever the schema guard says.
+	RanNew []string           `json:"ran_new,omitempty"`
+	Hosts  map[string]HostRun `json:"hosts,omitempty"`
 	// Restore is what each host ran before this rollout touched it (read in
 	// preflight): where abort returns it.
 	Restore map[string]HostRev `json:"restore,omitempty"`
@@ -120,6 +124,13 @@ type HostRev struct {
 func (r *Rollout) MarkChanged(host string) {
 	if !slices.Contains(r.ChangedHosts, host) {
 		r.ChangedHosts = append(r.ChangedHosts, host)
+	}
+}
+
+// MarkRanNew records that host is about to start the new code.
+func (r *Rollout) MarkRanNew(host string) {
+	if !slices.Contains(r.RanNew, host) {
+		r.RanNew = append(r.RanNew, host)
 	}
 }
 
