@@ -95,8 +95,11 @@ type Rollout struct {
 	// RanNew are the hosts on which the rollout started (or tried to start)
 	// the new code: only they can have moved the storage's schema, so a
 	// later abort lets the others go back whatever the schema guard says.
-	RanNew []string           `json:"ran_new,omitempty"`
-	Hosts  map[string]HostRun `json:"hosts,omitempty"`
+	RanNew []string `json:"ran_new,omitempty"`
+	// Lease is the owner's lock lease in a shared store (etcd): a record
+	// of a run whose lease is gone is an orphan.
+	Lease int64              `json:"lease,omitempty"`
+	Hosts map[string]HostRun `json:"hosts,omitempty"`
 	// Restore is what each host ran before this rollout touched it (read in
 	// preflight): where abort returns it.
 	Restore map[string]HostRev `json:"restore,omitempty"`

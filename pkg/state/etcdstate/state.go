@@ -49,13 +49,18 @@ func (s *Store) Save(env string, st state.State) error {
 	if err := checkName("environment", env); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	data, err := json.Marshal(st)
-	if err != nil {
-		return fmt.Errorf("save state %s: %w", env, err)
-	}
 	s.saveMu.Lock()
 	defer s.saveMu.Unlock()
 	h, err := s.holding(env)
+	if err != nil {
+		return fmt.Errorf("save state %s: %w", env, err)
+	}
+	if st.Current != nil {
+		c := *st.Current // the caller's record is not ours to change
+		c.Lease = int64(h.lease)
+		st.Current = &c
+	}
+	data, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("save state %s: %w", env, err)
 	}

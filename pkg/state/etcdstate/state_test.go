@@ -62,6 +62,17 @@ func TestSave(t *testing.T) {
 	if err := a.Save("prod", state.State{Schema: 8}); err != nil {
 		t.Errorf("Save after Load: %v", err)
 	}
+	// The record of a run in progress carries the owner's lease.
+	run := state.State{Current: &state.Rollout{ID: "r1", Ref: "v2"}}
+	if err := a.Save("prod", run); err != nil {
+		t.Fatal(err)
+	}
+	if run.Current.Lease != 0 {
+		t.Error("Save changed the caller's record")
+	}
+	if st, err := b.Load("prod"); err != nil || st.Current == nil || st.Current.Lease == 0 {
+		t.Errorf("the record of a run in progress = %+v, %v; want the owner's lease in it", st.Current, err)
+	}
 }
 
 // TestSaveAfterBaselineFromLock: a Save without any Load compares with
