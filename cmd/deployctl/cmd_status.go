@@ -48,6 +48,8 @@ func runStatus(ctx context.Context, g *GlobalOptions) error {
 	switch {
 	case rep.Lock != nil && rep.LockLive:
 		fmt.Fprintf(w, "  lock       held by %s, for %s\n", rep.Lock, age(rep.Lock.Time))
+	case rep.Lock != nil && rep.Current != nil:
+		fmt.Fprintf(w, "  lock       STALE: %s died holding it mid-rollout (deployctl abort finishes its rollout)\n", rep.Lock)
 	case rep.Lock != nil:
 		fmt.Fprintf(w, "  lock       STALE: %s died holding it (deployctl lock release --force clears it)\n", rep.Lock)
 	default:
