@@ -1,182 +1,22 @@
 package deploymetrics_test
 
 // The integration test against Debian's real Pushgateway
-// (prometheus-pushgateway), started on loopback on a free port with
-// persistence off and stopped by PID when the test ends.
+// (prometheus-pushgateway), started by testfleet.StartPushgateway.
 
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/deployctl/deployctl/internal/testfleet"
 	"github.com/deployctl/deployctl/pkg/deploymetrics"
 )
-
-const (
-	pushgatewayBin = "/usr/bin/prometheus-pushgateway"
-	pushgatewayPkg = "prometheus-pushgateway"
-	readyWait      = 20 * time.Second // the gateway must be ready within this after start
-	stopWait       = 5 * time.Second  // after SIGTERM, then SIGKILL
-	installWait    = 8 * time.Minute  // apt-get update and install together
-)
-
-// needPushgateway returns the Pushgateway binary. When it is missing: under
-// CI=true, as root, it installs Debian's package, and fails the test if it
-// still cannot run it; otherwise it skips with what to install.
-func needPushgateway(t *testing.T) string {
-	t.Helper()
-	ci := os.Getenv("CI") == "true"
-	if testing.Short() && !ci {
-		t.Skip("real Pushgateway: not with -short")
-	}
-	if _, err := os.Stat(pushgatewayBin); err == nil {
-		return pushgatewayBin
-	}
-	if !ci {
-		t.Skipf("%s is missing: install it with `apt-get install -y %s` (under CI=true as root this test installs it)", pushgatewayBin, pushgatewayPkg)
-	}
-	if os.Geteuid() != 0 {
-		t.Fatalf("%s is missing and required under CI=true; installing %s needs root", pushgatewayBin, pushgatewayPkg)
-	}
-	installPushgateway(t)
-	if _, err := os.Stat(pushgatewayBin); err != nil {
-		t.Fatalf("%s still missing after installing %s: %v", pushgatewayBin, pushgatewayPkg, err)
-	}
-	return pushgatewayBin
-}
-
-// installPushgateway installs Debian's package as install-deps.sh installs
-// the others: without recommends, with a policy-rc.d that keeps the
-// package's own service from starting, every step bounded.
-func installPushgateway(t *testing.T) {
-	t.Helper()
-	wait := installWait
-	if d, ok := t.Deadline(); ok {
-		if left := time.Until(d) - time.Minute; left < wait {
-			wait = left
-		}
-	}
-	if wait <= 0 {
-		t.Fatalf("no time left to install %s", pushgatewayPkg)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-
-	const policy = "/usr/sbin/policy-rc.d"
-	if _, err := os.Lstat(policy); os.IsNotExist(err) {
-		if err := os.WriteFile(policy, []byte("#!/bin/sh\nexit 101\n"), 0o755); err != nil {
-			t.Fatalf("write %s: %v", policy, err)
-		}
-		defer os.Remove(policy)
-	}
-	apt := func(args ...string) error {
-		cmd := exec.CommandContext(ctx, "apt-get", args...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		cmd.WaitDelay = 5 * time.Second
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("apt-get %v: %v\n%s", args, err, tail(out, 3000))
-		}
-		return nil
-	}
-	install := []string{"install", "-y", "-q", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=120", pushgatewayPkg}
-	t.Logf("installing %s (CI=true, as root)", pushgatewayPkg)
-	if err := apt(install...); err != nil {
-		t.Logf("install without a fresh package list: %v", err)
-		if err := apt("update", "-q", "-o", "DPkg::Lock::Timeout=120"); err != nil {
-			t.Fatal(err)
-		}
-		if err := apt(install...); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func tail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startPushgateway runs the Pushgateway on 127.0.0.1 with persistence off
-// and returns its base URL once it is ready. Cleanup stops it by PID.
-func startPushgateway(t *testing.T, bin string) string {
-	t.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	logf, err := os.Create(filepath.Join(t.TempDir(), "pushgateway.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--web.listen-address="+addr, "--persistence.file=")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(stopWait):
-			cmd.Process.Kill()
-			<-exited
-		}
-		logf.Close()
-		if t.Failed() {
-			out, _ := os.ReadFile(logf.Name())
-			t.Logf("pushgateway (pid %d) log:\n%s", cmd.Process.Pid, tail(out, 3000))
-		}
-	})
-
-	base := "http://" + addr
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(readyWait)
-	for {
-		resp, err := client.Get(base + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
-			err = fmt.Errorf("status %s", resp.Status)
-		}
-		select {
-		case <-exited:
-			t.Fatalf("pushgateway exited before it was ready: %v", cmd.ProcessState)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pushgateway at %s not ready within %s: %v", base, readyWait, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // groupMetrics reads the gateway's /metrics and returns the families of
 // deployctl with only the series of app and env.
@@ -288,8 +128,7 @@ func checkGateway(t *testing.T, step string, got map[string][]*dto.Metric, want 
 }
 
 func TestPushgatewayReal(t *testing.T) {
-	bin := needPushgateway(t)
-	base := startPushgateway(t, bin)
+	base := testfleet.StartPushgateway(t) // make deps installs it; under CI=true a missing one fails
 
 	// An app with a slash goes in the @base64 form of the grouping key.
 	const app, env = "team/web", "production"
