@@ -59,20 +59,30 @@ func (d *Deployer) Diff(ctx context.Context, ref string) ([]HostDiff, error) {
 	if err != nil {
 		return nil, err
 	}
+	out := make([]HostDiff, len(env.Hosts))
+	err = d.readHosts(ctx, func(ctx context.Context, e *Engine, i int) {
+		h := env.Hosts[i].Name
+		out[i] = diffHost(ctx, e.Hosts, env.AppDir(), h, sets[h])
+	})
+	return out, err
+}
+
+// readHosts connects the parts and runs read for every host of the
+// environment, ssh.parallel at a time, all within inspectTimeout. read
+// keeps its own per-host errors.
+func (d *Deployer) readHosts(ctx context.Context, read func(ctx context.Context, e *Engine, i int)) error {
 	e, closeParts, err := d.Connect(d.UI.Event)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer closeParts()
 	ctx, cancel := context.WithTimeout(ctx, inspectTimeout)
 	defer cancel()
-	out := make([]HostDiff, len(env.Hosts))
-	sshx.Each(ctx, env.SSH.Parallel, len(env.Hosts), func(ctx context.Context, i int) error {
-		h := env.Hosts[i].Name
-		out[i] = diffHost(ctx, e.Hosts, env.AppDir(), h, sets[h])
+	sshx.Each(ctx, d.Env.SSH.Parallel, len(d.Env.Hosts), func(ctx context.Context, i int) error {
+		read(ctx, e, i)
 		return nil
 	})
-	return out, nil
+	return nil
 }
 
 func diffHost(ctx context.Context, conn Connector, base, host string, set *configset.Set) HostDiff {
@@ -216,15 +226,8 @@ func (d *Deployer) Status(ctx context.Context) (*EnvStatus, error) {
 	if rep.Lock, rep.LockLive, err = d.Store.Holder(env.Name); err != nil {
 		return nil, err
 	}
-	e, closeParts, err := d.Connect(d.UI.Event)
-	if err != nil {
-		return nil, err
-	}
-	defer closeParts()
-	ctx, cancel := context.WithTimeout(ctx, inspectTimeout)
-	defer cancel()
 	rep.Hosts = make([]HostStatus, len(env.Hosts))
-	sshx.Each(ctx, env.SSH.Parallel, len(env.Hosts), func(ctx context.Context, i int) error {
+	err = d.readHosts(ctx, func(ctx context.Context, e *Engine, i int) {
 		h := env.Hosts[i]
 		hs := HostStatus{Host: h.Name}
 		var errs []string
@@ -246,8 +249,10 @@ func (d *Deployer) Status(ctx context.Context) (*EnvStatus, error) {
 		hs.Error = strings.Join(errs, "; ")
 		hs.Drift = hs.Error == "" && hs.Rev != st.LastGood.Rev
 		rep.Hosts[i] = hs
-		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
 	return rep, nil
 }
 
